@@ -1,0 +1,88 @@
+/**
+ * The seams around storage: scrape → `Appender` → agent db → WAL, and WAL →
+ * `WalSource` → remote endpoints. Remote write and scraping depend only on
+ * these types, never on the WAL's internals.
+ *
+ * @module
+ */
+
+import type { Labels } from "../model/labels.ts";
+
+/** A small positive integer naming a series inside the agent db. 0 means "unknown". */
+export type SeriesRef = number;
+
+/**
+ * Collects one scrape's samples; committed or rolled back whole.
+ * Staleness markers are passed with `appendStale`, never as a NaN value.
+ */
+export interface Appender {
+  /**
+   * Adds a sample. `ref` is the series' ref from an earlier append, or 0 to
+   * look the series up (or create it) by `labels`. Returns the series' ref.
+   */
+  append(ref: SeriesRef, labels: Labels, t: number, v: number): SeriesRef;
+  /** Adds a staleness marker for the series. */
+  appendStale(ref: SeriesRef, labels: Labels, t: number): SeriesRef;
+  /** Makes the appended samples durable per the WAL's sync policy and visible to readers. */
+  commit(): Promise<void>;
+  /** Discards everything appended since the last commit. */
+  rollback(): void;
+}
+
+/** Something that hands out appenders (the agent db). */
+export interface Appendable {
+  appender(): Appender;
+}
+
+/** A byte position in the WAL: segment number and offset inside it. */
+export interface WalPosition {
+  segment: number;
+  offset: number;
+}
+
+/** Compares two positions: negative when a < b. */
+export function comparePositions(a: WalPosition, b: WalPosition): number {
+  return a.segment !== b.segment ? a.segment - b.segment : a.offset - b.offset;
+}
+
+/**
+ * Samples read from the WAL, columnar. `stale[i] === 1` marks a staleness
+ * marker, whose `values[i]` is meaningless.
+ */
+export interface SampleColumns {
+  length: number;
+  refs: Uint32Array;
+  ts: Float64Array;
+  values: Float64Array;
+  stale: Uint8Array;
+}
+
+/** A run of WAL records handed to a remote endpoint. */
+export interface WalChunk {
+  samples: SampleColumns;
+  /** Position just after the last record of this chunk: acknowledging it means all of it was delivered. */
+  end: WalPosition;
+}
+
+/** An endpoint's persisted delivery position. */
+export interface DeliveryCursor {
+  /** Where delivery resumes: everything before it was delivered. */
+  readonly position: WalPosition;
+  /** Records that everything before `pos` was delivered. Persisted at most once a second and on close. */
+  ack(pos: WalPosition): void;
+  /** Forgets this cursor (endpoint removed from the config), so it holds back no truncation. */
+  release(): void;
+}
+
+/** The WAL as remote write sees it. */
+export interface WalSource {
+  /** The named cursor, created at the current end of the WAL if it does not exist. */
+  cursor(name: string): DeliveryCursor;
+  /**
+   * Reads samples from `from` onward in WAL order; when caught up, waits for
+   * new commits. Ends when `signal` aborts.
+   */
+  tail(from: WalPosition, signal: AbortSignal): AsyncIterable<WalChunk>;
+  /** The labels of a series ref, while the series is known. */
+  labels(ref: SeriesRef): Labels | undefined;
+}

@@ -29,7 +29,8 @@ const UNIT_MS: Record<DurationUnit, number> = {
   ms: 1,
 };
 const ORDER: DurationUnit[] = ["y", "w", "d", "h", "m", "s", "ms"];
-const DURATION_RE = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
+const DURATION_RE =
+  /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
 
 /** Parses a Prometheus duration into milliseconds; throws a RangeError naming the input. */
 export function parseDuration(s: string): number {
@@ -45,16 +46,21 @@ export function parseDuration(s: string): number {
   return ms;
 }
 
-/** Formats milliseconds as Prometheus does (`1m30s`, `0s`). */
+/**
+ * Formats milliseconds as Prometheus does (`1m30s`, `0s`, `90d`): years and
+ * weeks are used only when they divide the remainder exactly.
+ */
 export function formatDuration(ms: number): string {
   if (ms === 0) return "0s";
   let out = "";
   let rest = ms;
   for (const u of ORDER) {
-    const n = Math.floor(rest / UNIT_MS[u]);
+    const mult = UNIT_MS[u];
+    if ((u === "y" || u === "w") && rest % mult !== 0) continue;
+    const n = Math.floor(rest / mult);
     if (n > 0) {
       out += n + u;
-      rest -= n * UNIT_MS[u];
+      rest -= n * mult;
     }
   }
   return out;

@@ -41,7 +41,11 @@ export function setupLogging(
   opts: { level?: string; format?: LogFormat; write?: (line: string) => void } = {},
 ): void {
   const level = LEVELS[opts.level ?? "info"];
-  if (!level) throw new RangeError(`unknown log level "${opts.level}" (want one of ${LOG_LEVELS.join(", ")})`);
+  if (!level) {
+    throw new RangeError(
+      `unknown log level "${opts.level}" (want one of ${LOG_LEVELS.join(", ")})`,
+    );
+  }
   const formatter = opts.format === "json" ? getJsonLinesFormatter() : getLogfmtFormatter();
   const enc = new TextEncoder();
   const write = opts.write ?? ((line: string) => writeAll(enc.encode(line)));

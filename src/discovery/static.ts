@@ -1,0 +1,28 @@
+/**
+ * static_configs: fixed targets, reported once.
+ *
+ * @module
+ */
+
+import type { Discoverer, TargetGroup } from "./types.ts";
+
+/** Reports the configured groups once, then idles until aborted. */
+export class StaticDiscoverer implements Discoverer {
+  readonly #groups: TargetGroup[];
+
+  constructor(configs: { targets: string[]; labels: Record<string, string> }[], job: string) {
+    this.#groups = configs.map((c, i) => ({
+      source: `${job}/static/${i}`,
+      targets: c.targets.map((address) => ({ __address__: address })),
+      labels: { ...c.labels },
+    }));
+  }
+
+  run(signal: AbortSignal, update: (groups: TargetGroup[]) => void): Promise<void> {
+    update(this.#groups);
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) =>
+      signal.addEventListener("abort", () => resolve(), { once: true })
+    );
+  }
+}

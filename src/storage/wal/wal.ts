@@ -1,0 +1,261 @@
+/**
+ * The write-ahead log: a directory of segment files plus at most one
+ * checkpoint. See `Wal` for the format and its invariants.
+ *
+ * @module
+ */
+
+import { log } from "../../util/log.ts";
+import type { WalPosition } from "../types.ts";
+import { checkpointPath, type RecordBatch, writeCheckpoint } from "./checkpoint.ts";
+import { CorruptionError } from "./errors.ts";
+import { scanFile } from "./reader.ts";
+import {
+  checkpointName,
+  DEFAULT_SEGMENT_SIZE,
+  listWalDir,
+  MIN_SEGMENT_SIZE,
+  segmentName,
+  segmentPath,
+} from "./segment.ts";
+import { SegmentWriter, syncDir } from "./writer.ts";
+
+/** Where a replayed record came from. */
+export interface ReplayPosition {
+  /** Segment number, or -1 for the checkpoint. */
+  segment: number;
+  /** Offset just after the record. */
+  offset: number;
+}
+
+/** Options of `Wal.open`. */
+export interface WalOptions {
+  /** Maximum segment size in bytes. @default {128 MiB} */
+  segmentSize?: number;
+  /**
+   * Called with every record found on open, in WAL order: the checkpoint's
+   * first, then each segment's. Throw a `CorruptionError` for a record that
+   * does not decode; the segment is then repaired at that record.
+   */
+  replay?: (rec: Uint8Array, where: ReplayPosition) => void;
+  /** Called for each corruption found on open (after it was repaired). */
+  onCorruption?: (err: CorruptionError) => void;
+  /** Called after the head segment was completed and a new one started. */
+  onRotate?: (completed: number, next: number) => void;
+}
+
+/**
+ * The write-ahead log in `<dir>` (the agent db passes `<data>/wal`).
+ *
+ * Format:
+ * - Segment files named by an 8-digit, zero-padded, increasing number
+ *   (`00000000`, `00000001`, …). Only the highest-numbered one, the head,
+ *   is written to; every other segment is complete and never changes
+ *   (except repair truncating a damaged tail on open).
+ * - A segment is a sequence of 32 KiB pages. Records are split into
+ *   fragments (type byte full=1/first=2/middle=3/last=4, uint16 BE length,
+ *   CRC32C BE of the payload, payload) that never cross a page; the 1–7
+ *   bytes that cannot hold a fragment at the end of a page are zeros.
+ * - Record payloads start with a type byte (1 series, 2 samples; see
+ *   `record.ts`); readers skip types they do not know.
+ * - `checkpoint.<n>` holds series records, with the same framing, for
+ *   every series known when segments ≤ n were deleted.
+ *
+ * Invariants:
+ * 1. A record never crosses a segment: when it would not fit in the rest of
+ *    the head segment, a new segment is started (a record larger than the
+ *    segment size gets a segment of its own).
+ * 2. Series records precede the first samples record that uses their refs,
+ *    in WAL order (checkpoint first, then segments by number). The agent db
+ *    writes a new series' record in the same commit, before its samples.
+ * 3. Every open starts a new head segment after the highest existing one
+ *    (and after the checkpoint's number); old segments are never appended to.
+ * 4. On open, the first bad fragment or record in a segment (torn write,
+ *    checksum mismatch, broken fragment sequence, undecodable record) makes
+ *    the segment be truncated at the end of the last good record; the
+ *    corruption is reported and later segments are still read. Open never
+ *    fails because of damaged content.
+ * 5. A checkpoint is written and fsynced under a temporary name and renamed
+ *    before any segment it replaces is deleted; segments ≤ n still present
+ *    beside `checkpoint.<n>` (an interrupted truncation) are deleted on
+ *    open, as are older checkpoints and leftover temporary files.
+ * 6. `position` is always at the end of a whole record; bytes before it in
+ *    the head segment are never rewritten.
+ */
+export class Wal {
+  readonly dir: string;
+  readonly segmentSize: number;
+  readonly #writer: SegmentWriter;
+  /** Existing segment numbers, ascending; the last one is the head. */
+  readonly #segments: number[];
+  #checkpoint: number;
+
+  private constructor(
+    dir: string,
+    segmentSize: number,
+    writer: SegmentWriter,
+    segments: number[],
+    checkpoint: number,
+  ) {
+    this.dir = dir;
+    this.segmentSize = segmentSize;
+    this.#writer = writer;
+    this.#segments = segments;
+    this.#checkpoint = checkpoint;
+  }
+
+  /** Opens (creating if needed) the WAL in `dir`, replays and repairs it, and starts a new head segment. */
+  static async open(dir: string, opts: WalOptions = {}): Promise<Wal> {
+    const segmentSize = opts.segmentSize ?? DEFAULT_SEGMENT_SIZE;
+    if (!Number.isSafeInteger(segmentSize) || segmentSize < MIN_SEGMENT_SIZE) {
+      throw new RangeError(
+        `Cannot open WAL as 'segmentSize' must be an integer ≥ ${MIN_SEGMENT_SIZE}: current value is ${segmentSize}`,
+      );
+    }
+    const logger = log("wal");
+    await Deno.mkdir(dir, { recursive: true });
+    const listing = await listWalDir(dir);
+    for (const t of listing.temporary) await Deno.remove(`${dir}/${t}`).catch(() => {});
+    const cp = listing.checkpoints.length > 0
+      ? listing.checkpoints[listing.checkpoints.length - 1]
+      : -1;
+    for (const c of listing.checkpoints) {
+      if (c < cp) await Deno.remove(checkpointPath(dir, c)).catch(() => {});
+    }
+    const segments: number[] = [];
+    for (const s of listing.segments) {
+      if (s <= cp) {
+        logger.info("Removing segment replaced by checkpoint", {
+          segment: segmentName(s),
+          checkpoint: cp,
+        });
+        await Deno.remove(segmentPath(dir, s)).catch(() => {});
+      } else segments.push(s);
+    }
+
+    const replay = opts.replay ?? (() => {});
+    const corrupt = (e: CorruptionError) => opts.onCorruption?.(e);
+    if (cp >= 0) {
+      const res = await scanFile(checkpointPath(dir, cp), {
+        onRecord: (rec, offset) => replay(rec, { segment: -1, offset }),
+      });
+      if (res.error) {
+        logger.error("Checkpoint is damaged; series after the damage are unknown", {
+          file: checkpointName(cp),
+          offset: res.error.offset,
+          error: res.error.message,
+        });
+        corrupt(res.error);
+      }
+    }
+    let prev = -1;
+    for (const s of segments) {
+      if (prev >= 0 && s !== prev + 1) {
+        logger.warn("WAL segments are not contiguous", {
+          after: segmentName(prev),
+          next: segmentName(s),
+        });
+      }
+      prev = s;
+      const path = segmentPath(dir, s);
+      const res = await scanFile(path, {
+        segment: s,
+        onRecord: (rec, offset) => replay(rec, { segment: s, offset }),
+      });
+      if (res.error) {
+        logger.warn("Repairing damaged WAL segment: truncating after the last good record", {
+          segment: segmentName(s),
+          offset: res.error.offset,
+          dropped_bytes: res.size - res.error.offset,
+          error: res.error.message,
+        });
+        await Deno.truncate(path, res.error.offset);
+        corrupt(res.error);
+      }
+    }
+
+    const head = Math.max(prev, cp) + 1;
+    const writer = await SegmentWriter.create(dir, head, {
+      segmentSize,
+      onRotate: (completed, next) => {
+        wal.#segments.push(next);
+        opts.onRotate?.(completed, next);
+      },
+    });
+    segments.push(head);
+    const wal: Wal = new Wal(dir, segmentSize, writer, segments, cp);
+    return wal;
+  }
+
+  /** End of the last whole record written. */
+  get position(): WalPosition {
+    return this.#writer.position;
+  }
+
+  /** The head segment's number. */
+  get head(): number {
+    return this.#writer.segment;
+  }
+
+  /** Existing segment numbers, ascending (the last is the head). */
+  get segments(): readonly number[] {
+    return this.#segments;
+  }
+
+  /** The current checkpoint's number, or -1. */
+  get checkpoint(): number {
+    return this.#checkpoint;
+  }
+
+  /** Whether data was written since the last sync. */
+  get dirty(): boolean {
+    return this.#writer.dirty;
+  }
+
+  /** Path of segment `n`. */
+  segmentPath(n: number): string {
+    return segmentPath(this.dir, n);
+  }
+
+  /** Appends records (see `SegmentWriter.write`). Callers serialize writes. */
+  write(buf: Uint8Array, ends: readonly number[]): Promise<void> {
+    return this.#writer.write(buf, ends);
+  }
+
+  /** fdatasync of the head segment if it has unsynced data. */
+  sync(): Promise<void> {
+    return this.#writer.sync();
+  }
+
+  /**
+   * Deletes every segment ≤ `upTo` (which must be below the head) after
+   * writing `checkpoint.<upTo>` from `series`, then deletes older
+   * checkpoints. Returns the deleted segment numbers.
+   */
+  async truncate(upTo: number, series: Iterable<RecordBatch>): Promise<number[]> {
+    if (upTo >= this.head) {
+      throw new RangeError(`Cannot truncate WAL up to segment ${upTo}: the head is ${this.head}`);
+    }
+    const doomed = this.#segments.filter((s) => s <= upTo);
+    if (doomed.length === 0) return [];
+    await writeCheckpoint(this.dir, upTo, series);
+    const old = this.#checkpoint;
+    this.#checkpoint = upTo;
+    for (const s of doomed) {
+      await Deno.remove(segmentPath(this.dir, s)).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
+      this.#segments.splice(this.#segments.indexOf(s), 1);
+    }
+    if (old >= 0 && old !== upTo) {
+      await Deno.remove(checkpointPath(this.dir, old)).catch(() => {});
+    }
+    await syncDir(this.dir);
+    return doomed;
+  }
+
+  /** Syncs and closes the head segment. */
+  close(): Promise<void> {
+    return this.#writer.close();
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * The agent: wires storage, scraping, remote write and the web server for one
+ * resolved config, and shuts them down in order (scrapes → remote drain →
+ * WAL close → web).
+ *
+ * @module
+ */
+
+import type { ResolvedConfig, ResolvedRemoteWrite } from "./config/types.ts";
+import { Registry } from "./metrics/registry.ts";
+import { type Labels, LabelsBuilder } from "./model/labels.ts";
+import { compileRules, relabel } from "./relabel/relabel.ts";
+import { RemoteEndpoint } from "./remote/endpoint.ts";
+import { hashString } from "./scrape/loop.ts";
+import { ScrapeManager } from "./scrape/manager.ts";
+import { AgentDb } from "./storage/agentdb.ts";
+import { type Clock, realClock } from "./util/clock.ts";
+import { log } from "./util/log.ts";
+import { VERSION } from "./version.ts";
+import { createHandler } from "./web/api.ts";
+import { startWebServer } from "./web/server.ts";
+import type { AgentStatusProvider, EndpointStatus, TargetStatus } from "./web/status.ts";
+import type { DroppedTargetStatus } from "./web/status.ts";
+
+const logger = log("agent");
+
+/** How the agent is run (flags, not config). */
+export interface AgentOptions {
+  /** `--storage.agent.path`. */
+  storagePath: string;
+  /** `--web.listen-address`; empty disables the web server. */
+  listenAddress: string;
+  /** The config as written (YAML or TS source), shown by the status API. */
+  configSource?: string;
+  /** How long remote endpoints may drain on shutdown. @default 10_000 */
+  drainDeadlineMs?: number;
+  /** WAL fsync policy. @default { intervalMs: 1000 } */
+  sync?: "commit" | { intervalMs: number };
+  clock?: Clock;
+  fetch?: typeof fetch;
+}
+
+/** A running agent. */
+export class Agent {
+  readonly registry: Registry;
+  readonly #config: ResolvedConfig;
+  readonly #opts: AgentOptions;
+  readonly #db: AgentDb;
+  readonly #scrape: ScrapeManager;
+  readonly #endpoints: { endpoint: RemoteEndpoint; done: Promise<void>; abort: AbortController }[] =
+    [];
+  readonly #webAbort = new AbortController();
+  #web?: { port: number; finished: Promise<void> };
+  readonly #startTime: number;
+  #ready = false;
+  #stopping: Promise<void> | null = null;
+
+  private constructor(config: ResolvedConfig, opts: AgentOptions, registry: Registry, db: AgentDb) {
+    this.#config = config;
+    this.#opts = opts;
+    this.registry = registry;
+    this.#db = db;
+    const clock = opts.clock ?? realClock;
+    this.#startTime = clock.now();
+    this.#scrape = new ScrapeManager({
+      appendable: db,
+      clock,
+      registry,
+      offsetSeed: offsetSeed(config, opts.listenAddress),
+      userAgent: `ferry/${VERSION}`,
+      fetch: opts.fetch,
+    });
+  }
+
+  /** Opens storage, starts remote endpoints, scraping and the web server. */
+  static async start(config: ResolvedConfig, opts: AgentOptions): Promise<Agent> {
+    const registry = new Registry();
+    const db = await AgentDb.open(opts.storagePath, {
+      registry,
+      sync: opts.sync ?? { intervalMs: 1000 },
+    });
+    const agent = new Agent(config, opts, registry, db);
+    try {
+      for (const rw of config.remoteWrite) agent.#startEndpoint(rw);
+      // Cursors of endpoints no longer configured would hold back WAL truncation forever.
+      const names = new Set(config.remoteWrite.map((rw) => rw.name));
+      for (const name of db.cursorNames()) {
+        if (!names.has(name)) {
+          logger.info("releasing the delivery cursor of removed endpoint {endpoint}", {
+            endpoint: name,
+          });
+          db.cursor(name).release();
+        }
+      }
+      agent.#scrape.start(config.scrapeConfigs);
+      if (opts.listenAddress !== "") {
+        const handler = createHandler({ status: agent.status(), registry });
+        agent.#web = await startWebServer({
+          listen: opts.listenAddress,
+          handler,
+          signal: agent.#webAbort.signal,
+        });
+        logger.info("web server listening on {address}", {
+          address: opts.listenAddress,
+          port: agent.#web.port,
+        });
+      }
+    } catch (e) {
+      await agent.stop();
+      throw e;
+    }
+    agent.#ready = true;
+    logger.info("agent started", {
+      jobs: config.scrapeConfigs.length,
+      endpoints: config.remoteWrite.length,
+      storage: opts.storagePath,
+    });
+    return agent;
+  }
+
+  /** The port the web server listens on (useful with port 0). */
+  get webPort(): number | undefined {
+    return this.#web?.port;
+  }
+
+  #startEndpoint(rw: ResolvedRemoteWrite): void {
+    const endpoint = new RemoteEndpoint(rw, {
+      source: this.#db,
+      transform: makeTransform(this.#config.global.externalLabels, rw),
+      registry: this.registry,
+      version: VERSION,
+      fetch: this.#opts.fetch,
+    });
+    const abort = new AbortController();
+    const done = endpoint.run(abort.signal).catch((err) =>
+      logger.error("remote endpoint crashed", { endpoint: rw.name, err: String(err) })
+    );
+    this.#endpoints.push({ endpoint, done, abort });
+  }
+
+  /** What the web server shows. */
+  status(): AgentStatusProvider {
+    return {
+      startTime: this.#startTime,
+      version: VERSION,
+      ready: () => this.#ready,
+      configYaml: () => this.#opts.configSource ?? JSON.stringify(this.#config, null, 2),
+      targets: (): TargetStatus[] => {
+        const out: TargetStatus[] = [];
+        for (const pool of this.#scrape.pools()) {
+          for (const loop of pool.loops()) {
+            const s = loop.status();
+            const t = loop.target;
+            out.push({
+              scrapePool: pool.config.jobName,
+              scrapeUrl: t.scrapeUrl,
+              globalUrl: t.scrapeUrl,
+              labels: t.labels.toObject(),
+              discoveredLabels: t.discoveredLabels.toObject(),
+              health: s.health,
+              lastError: s.lastError,
+              lastScrape: s.lastScrape,
+              lastScrapeDurationSeconds: s.lastDuration,
+              scrapeIntervalMs: t.intervalMs,
+              scrapeTimeoutMs: t.timeoutMs,
+            });
+          }
+        }
+        return out;
+      },
+      droppedTargets: (): DroppedTargetStatus[] => {
+        const out: DroppedTargetStatus[] = [];
+        for (const pool of this.#scrape.pools()) {
+          for (const d of pool.dropped().targets) {
+            out.push({
+              scrapePool: pool.config.jobName,
+              discoveredLabels: d.discoveredLabels.toObject(),
+            });
+          }
+        }
+        return out;
+      },
+      endpoints: (): EndpointStatus[] => {
+        return this.#endpoints.map((e) => e.endpoint.status());
+      },
+    };
+  }
+
+  /**
+   * Shuts down in order: stop scraping (no staleness markers, as Prometheus),
+   * give remote endpoints a bounded deadline to deliver what is in the WAL,
+   * close the WAL (flush, fsync, persist cursors), stop the web server.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#doStop();
+    return this.#stopping;
+  }
+
+  async #doStop(): Promise<void> {
+    this.#ready = false;
+    logger.info("shutting down");
+    await this.#scrape.stop();
+    const deadline = this.#opts.drainDeadlineMs ?? 10_000;
+    await Promise.all(this.#endpoints.map(async (e) => {
+      await e.endpoint.close(deadline);
+      e.abort.abort();
+      await e.done;
+    }));
+    await this.#db.close();
+    this.#webAbort.abort();
+    await this.#web?.finished;
+    logger.info("shutdown complete");
+  }
+}
+
+/** External labels (added when missing), then the endpoint's write relabeling. */
+export function makeTransform(
+  external: Record<string, string>,
+  rw: Pick<ResolvedRemoteWrite, "writeRelabelConfigs">,
+): (l: Labels) => Labels | null {
+  const ext = Object.entries(external).filter(([, v]) => v !== "");
+  const rules = compileRules(rw.writeRelabelConfigs);
+  if (ext.length === 0 && rules.length === 0) return (l) => l;
+  const b = new LabelsBuilder();
+  return (l: Labels) => {
+    let out = l;
+    if (ext.length > 0) {
+      b.reset(l);
+      for (const [n, v] of ext) if (!b.has(n)) b.set(n, v);
+      out = b.labels();
+    }
+    return rules.length === 0 ? out : relabel(rules, out);
+  };
+}
+
+/**
+ * The per-agent offset seed: the hostname (when `--allow-sys=hostname` is
+ * granted) or the listen address, plus the external labels, so HA replicas
+ * scrape at different moments and restarts keep the schedule.
+ */
+function offsetSeed(config: ResolvedConfig, listen: string): number {
+  let host = listen;
+  try {
+    if (Deno.permissions.querySync({ name: "sys", kind: "hostname" }).state === "granted") {
+      host = Deno.hostname();
+    }
+  } catch {
+    // Permission API unavailable: keep the listen address.
+  }
+  const ext = Object.entries(config.global.externalLabels).sort().map(([k, v]) => `${k}=${v}`);
+  return hashString(host + "\u0000" + ext.join(","));
+}

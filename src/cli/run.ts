@@ -1,0 +1,129 @@
+/**
+ * `ferry run` (the default command): run the agent on a config.
+ *
+ * @module
+ */
+
+import { Agent } from "../agent.ts";
+import { loadConfig } from "../config/load.ts";
+import { parseDuration } from "../model/duration.ts";
+import { type LogFormat, setupLogging } from "../util/log.ts";
+import { log } from "../util/log.ts";
+import { type FlagSpec, parseFlags, printErr, usage, UsageError } from "./flags.ts";
+
+const FLAGS = {
+  "config.file": {
+    help: "Config file: a TypeScript module (agent.config.ts) or a prometheus.yml.",
+    default: "",
+    placeholder: "FILE",
+  },
+  "storage.agent.path": {
+    help: "Directory of the write-ahead log and delivery cursors.",
+    default: "data-agent/",
+    placeholder: "DIR",
+  },
+  "storage.agent.fsync-interval": {
+    help: "How often the WAL is fsynced; 0 fsyncs every scrape commit.",
+    default: "1s",
+    placeholder: "DURATION",
+  },
+  "web.listen-address": {
+    help: "Address of the web UI, API and /metrics; empty disables it.",
+    default: "127.0.0.1:9095",
+    placeholder: "HOST:PORT",
+  },
+  "log.level": { help: "debug, info, warn or error.", default: "info", placeholder: "LEVEL" },
+  "log.format": { help: "logfmt or json.", default: "logfmt", placeholder: "FORMAT" },
+  "help": { help: "Show this help.", default: false },
+} satisfies Record<string, FlagSpec>;
+
+const HELP = usage(
+  "main.ts [run] [CONFIG] [flags]",
+  "Runs the agent: scrapes the configured targets, keeps samples in the WAL and forwards them\nto the remote-write endpoints. CONFIG may be given as --config.file or positionally.",
+  FLAGS,
+);
+
+/** Runs the agent until SIGINT/SIGTERM; returns the exit code. */
+export async function runMain(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseFlags(args, FLAGS);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    printErr(`error: ${e.message}\n\n${HELP}`);
+    return 2;
+  }
+  const { flags, rest } = parsed;
+  if (flags.help) {
+    printErr(HELP);
+    return 0;
+  }
+  const file = flags["config.file"] || rest[0];
+  if (!file || rest.length > (flags["config.file"] ? 0 : 1)) {
+    printErr(`error: give exactly one config file\n\n${HELP}`);
+    return 2;
+  }
+  const format = flags["log.format"];
+  if (format !== "logfmt" && format !== "json") {
+    printErr(`error: --log.format must be logfmt or json, not "${format}"`);
+    return 2;
+  }
+  let fsyncMs: number;
+  try {
+    setupLogging({ level: flags["log.level"], format: format as LogFormat });
+    fsyncMs = parseDuration(flags["storage.agent.fsync-interval"]);
+  } catch (e) {
+    printErr(`error: ${(e as Error).message}`);
+    return 2;
+  }
+  const logger = log("main");
+
+  let loaded;
+  try {
+    loaded = await loadConfig(file);
+  } catch (e) {
+    logger.error("cannot load config {file}: {err}", { file, err: (e as Error).message });
+    printErr(`error loading config ${file}:\n${(e as Error).message}`);
+    return 1;
+  }
+
+  for (const w of loaded.warnings) {
+    logger.warn("config {file}: {path}: {message}", { file, path: w.path, message: w.message });
+  }
+
+  let agent: Agent;
+  try {
+    agent = await Agent.start(loaded.config, {
+      storagePath: flags["storage.agent.path"],
+      listenAddress: flags["web.listen-address"],
+      configSource: loaded.source,
+      sync: fsyncMs === 0 ? "commit" : { intervalMs: fsyncMs },
+    });
+  } catch (e) {
+    logger.error("cannot start agent: {err}", { err: (e as Error).message });
+    return 1;
+  }
+
+  const { promise: stopped, resolve } = Promise.withResolvers<void>();
+  let signals = 0;
+  const onSignal = (sig: Deno.Signal) => () => {
+    signals++;
+    if (signals > 1) {
+      logger.warn("second {signal}: exiting now", { signal: sig });
+      Deno.exit(1);
+    }
+    logger.info("received {signal}, shutting down", { signal: sig });
+    agent.stop().then(resolve, (err) => {
+      logger.error("shutdown failed", { err: String(err) });
+      resolve();
+    });
+  };
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => {
+    const h = onSignal(s);
+    Deno.addSignalListener(s, h);
+    return [s, h] as const;
+  });
+  await stopped;
+  for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+  return 0;
+}

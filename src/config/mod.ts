@@ -1,0 +1,38 @@
+/**
+ * The configuration pipeline: load a TypeScript config module (sandboxed) or
+ * a prometheus.yml, validate it and apply Prometheus' defaults.
+ *
+ * ```
+ * agent.config.ts ─ loadConfig (Worker sandbox) ─┐
+ * prometheus.yml  ─ parsePrometheusYaml ─────────┴─ resolveConfig ─► ResolvedConfig
+ * ```
+ *
+ * @module
+ */
+
+export { ConfigError, type ConfigIssue, formatIssue } from "./errors.ts";
+export { loadConfig, type LoadedConfig, type LoadOptions } from "./load.ts";
+export { loadYamlConfig, parsePrometheusYaml, type ParseYamlOptions } from "./prometheus.ts";
+export { resolveConfig, type ResolveOptions } from "./resolve.ts";
+export type {
+  AgentConfig,
+  Authorization,
+  BasicAuth,
+  Duration,
+  DurationUnit,
+  GlobalConfig,
+  HttpClientConfig,
+  QueueConfig,
+  RelabelAction,
+  RelabelConfig,
+  RemoteWriteConfig,
+  ResolvedConfig,
+  ResolvedGlobal,
+  ResolvedHttpClient,
+  ResolvedQueueConfig,
+  ResolvedRelabelConfig,
+  ResolvedRemoteWrite,
+  ResolvedScrapeConfig,
+  ScrapeConfig,
+  StaticConfig,
+} from "./types.ts";

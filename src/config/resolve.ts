@@ -1,0 +1,877 @@
+/**
+ * `resolveConfig()`: one pure function from an untrusted value (what a config
+ * module exported, or prometheus.yml mapped onto the model) to a
+ * `ResolvedConfig` with Prometheus' defaults applied and everything validated.
+ *
+ * Every problem is collected; a `ConfigError` listing all of them is thrown at
+ * the end.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { isAbsolute, resolve as resolvePath } from "node:path";
+import { formatDuration, parseDuration } from "../model/duration.ts";
+import { compileRegex } from "../relabel/regex.ts";
+import {
+  ConfigError,
+  type ConfigIssue,
+  describe,
+  fieldPath,
+  indexPath,
+  keyPath,
+  suggest,
+  toSnake,
+} from "./errors.ts";
+import type {
+  BasicAuth,
+  RelabelAction,
+  ResolvedConfig,
+  ResolvedGlobal,
+  ResolvedHttpClient,
+  ResolvedQueueConfig,
+  ResolvedRelabelConfig,
+  ResolvedRemoteWrite,
+  ResolvedScrapeConfig,
+} from "./types.ts";
+
+/** Options of {@link resolveConfig}. */
+export interface ResolveOptions {
+  /** Names the config in error messages (`config agent.config.ts: …`). */
+  source?: string;
+  /**
+   * Directory that relative `passwordFile`/`credentialsFile` paths are
+   * resolved against (the config file's directory, as Prometheus does).
+   * Without it they are kept as written.
+   */
+  baseDir?: string;
+}
+
+/** How field names are spelt in issue paths and messages. */
+export type KeyStyle = "camel" | "snake";
+
+// Prometheus' defaults.
+const DEFAULT_SCRAPE_INTERVAL_MS = 60_000;
+const DEFAULT_SCRAPE_TIMEOUT_MS = 10_000;
+const DEFAULT_REMOTE_TIMEOUT_MS = 30_000;
+const DEFAULT_QUEUE: ResolvedQueueConfig = {
+  capacity: 10_000,
+  maxShards: 50,
+  minShards: 1,
+  maxSamplesPerSend: 2_000,
+  batchSendDeadlineMs: 5_000,
+  minBackoffMs: 30,
+  maxBackoffMs: 5_000,
+  retryOnHttp429: false,
+};
+const DEFAULT_SEPARATOR = ";";
+const DEFAULT_REGEX = "(.*)";
+const DEFAULT_REPLACEMENT = "$1";
+
+const RELABEL_ACTIONS: readonly RelabelAction[] = [
+  "replace",
+  "keep",
+  "drop",
+  "keepequal",
+  "dropequal",
+  "hashmod",
+  "labelmap",
+  "labeldrop",
+  "labelkeep",
+  "lowercase",
+  "uppercase",
+];
+const NEEDS_TARGET = new Set<RelabelAction>([
+  "replace",
+  "hashmod",
+  "lowercase",
+  "uppercase",
+  "keepequal",
+  "dropequal",
+]);
+
+/**
+ * Headers remote write sets itself (or that belong to the transport); an
+ * endpoint's `headers` may not override them.
+ */
+const RESERVED_HEADERS = new Set([
+  "host",
+  "content-encoding",
+  "content-length",
+  "content-type",
+  "user-agent",
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "www-authenticate",
+  "accept-encoding",
+  "x-prometheus-remote-write-version",
+  "x-prometheus-remote-read-version",
+]);
+
+const GLOBAL_FIELDS = ["scrapeInterval", "scrapeTimeout", "externalLabels"] as const;
+const HTTP_FIELDS = ["basicAuth", "authorization", "followRedirects"] as const;
+const SCRAPE_FIELDS = [
+  "jobName",
+  "scrapeInterval",
+  "scrapeTimeout",
+  "metricsPath",
+  "scheme",
+  "params",
+  "honorLabels",
+  "honorTimestamps",
+  "sampleLimit",
+  "staticConfigs",
+  "relabelConfigs",
+  "metricRelabelConfigs",
+  ...HTTP_FIELDS,
+] as const;
+const STATIC_FIELDS = ["targets", "labels"] as const;
+const RELABEL_FIELDS = [
+  "sourceLabels",
+  "separator",
+  "regex",
+  "modulus",
+  "targetLabel",
+  "replacement",
+  "action",
+] as const;
+const REMOTE_WRITE_FIELDS = [
+  "url",
+  "name",
+  "remoteTimeout",
+  "headers",
+  "writeRelabelConfigs",
+  "queueConfig",
+  ...HTTP_FIELDS,
+] as const;
+const QUEUE_FIELDS = [
+  "capacity",
+  "maxShards",
+  "minShards",
+  "maxSamplesPerSend",
+  "batchSendDeadline",
+  "minBackoff",
+  "maxBackoff",
+  "retryOnHttp429",
+] as const;
+
+/**
+ * Validates `input` (an `AgentConfig`-shaped value from an untrusted source)
+ * and applies Prometheus' defaults.
+ *
+ * @param input What a config module exported, or a parsed prometheus.yml.
+ * @param opts `source` names the config in messages; `baseDir` anchors relative file paths.
+ * @returns The validated config, every field present, durations in milliseconds.
+ * @throws {ConfigError} listing every problem found.
+ */
+export function resolveConfig(input: unknown, opts: ResolveOptions = {}): ResolvedConfig {
+  return resolveConfigStyled(input, { ...opts, style: "camel" });
+}
+
+/**
+ * {@link resolveConfig} with a choice of spelling for issue paths and the
+ * field names inside messages (`snake` for configs that came from YAML).
+ */
+export function resolveConfigStyled(
+  input: unknown,
+  opts: ResolveOptions & { style: KeyStyle },
+): ResolvedConfig {
+  const ctx = new Ctx(opts.style, opts.baseDir);
+  const out = resolveRoot(ctx, input);
+  if (ctx.issues.length > 0) throw new ConfigError(ctx.issues, { source: opts.source });
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Context: issue collection and field-name spelling.
+
+class Ctx {
+  readonly issues: ConfigIssue[] = [];
+  constructor(readonly style: KeyStyle, readonly baseDir: string | undefined) {}
+
+  /** The styled spelling of a model field name. */
+  n(name: string): string {
+    return this.style === "snake" ? toSnake(name) : name;
+  }
+
+  /** Path of a field below `base`. */
+  f(base: string, name: string): string {
+    return fieldPath(base, this.n(name));
+  }
+
+  add(path: string, message: string): void {
+    this.issues.push({ path, message });
+  }
+}
+
+/** Marks a value that was present but invalid (already reported). */
+const INVALID = Symbol("invalid");
+type Read<T> = T | undefined | typeof INVALID;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+function own(o: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(o, key) ? o[key] : undefined;
+}
+
+/** Assigns an own enumerable property even for keys such as `__proto__`. */
+function setOwn<T>(o: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * A plain object whose keys are all in `fields` (unknown keys are reported).
+ * `undefined` means "not given" unless `item` is set (list items must be present).
+ */
+function readObject(
+  ctx: Ctx,
+  v: unknown,
+  path: string,
+  fields: readonly string[],
+  item = false,
+): Record<string, unknown> | undefined {
+  if (v === undefined && !item) return undefined;
+  if (!isPlainObject(v)) {
+    ctx.add(path, `expected an object, got ${describe(v)}`);
+    return undefined;
+  }
+  for (const key of Object.keys(v)) {
+    if (fields.includes(key)) continue;
+    const near = suggest(key, fields);
+    ctx.add(
+      fieldPath(path, key),
+      near === undefined ? "unknown field" : `unknown field (did you mean "${ctx.n(near)}"?)`,
+    );
+  }
+  return v;
+}
+
+function readArray(ctx: Ctx, v: unknown, path: string): unknown[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) {
+    ctx.add(path, `expected a list, got ${describe(v)}`);
+    return undefined;
+  }
+  return v;
+}
+
+function readString(ctx: Ctx, v: unknown, path: string): Read<string> {
+  if (v === undefined) return undefined;
+  if (typeof v !== "string") {
+    ctx.add(path, `expected a string, got ${describe(v)}`);
+    return INVALID;
+  }
+  if (!v.isWellFormed()) {
+    ctx.add(path, "is not valid UTF-8 (contains a lone surrogate)");
+    return INVALID;
+  }
+  return v;
+}
+
+function readBool(ctx: Ctx, v: unknown, path: string): Read<boolean> {
+  if (v === undefined) return undefined;
+  if (typeof v !== "boolean") {
+    ctx.add(path, `expected a boolean (true or false), got ${describe(v)}`);
+    return INVALID;
+  }
+  return v;
+}
+
+function readInt(ctx: Ctx, v: unknown, path: string, min: number): Read<number> {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isSafeInteger(v)) {
+    ctx.add(path, `expected an integer, got ${describe(v)}`);
+    return INVALID;
+  }
+  if (v < min) {
+    ctx.add(path, `must be at least ${min}, got ${v}`);
+    return INVALID;
+  }
+  return v;
+}
+
+function readDuration(ctx: Ctx, v: unknown, path: string): Read<number> {
+  if (v === undefined) return undefined;
+  if (typeof v !== "string") {
+    ctx.add(path, `expected a duration string such as "15s", got ${describe(v)}`);
+    return INVALID;
+  }
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    ctx.add(path, (e as Error).message);
+    return INVALID;
+  }
+}
+
+function isValidLabelName(name: string): boolean {
+  // Prometheus 3's default (UTF-8) name validation: any non-empty valid UTF-8.
+  return name.length > 0 && name.isWellFormed();
+}
+
+/** A `Record<string, string>`; label names are validated when `labels` is set. */
+function readStringMap(
+  ctx: Ctx,
+  v: unknown,
+  path: string,
+  check?: (key: string) => string | undefined,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (v === undefined) return out;
+  if (!isPlainObject(v)) {
+    ctx.add(path, `expected an object of strings, got ${describe(v)}`);
+    return out;
+  }
+  for (const key of Object.keys(v)) {
+    const p = keyPath(path, key);
+    const problem = check?.(key);
+    if (problem !== undefined) ctx.add(p, problem);
+    const s = readString(ctx, v[key], p);
+    if (typeof s === "string") setOwn(out, key, s);
+  }
+  return out;
+}
+
+function labelNameProblem(name: string): string | undefined {
+  return isValidLabelName(name) ? undefined : `${JSON.stringify(name)} is not a valid label name`;
+}
+
+function readStringList(ctx: Ctx, v: unknown, path: string): string[] {
+  const arr = readArray(ctx, v, path);
+  const out: string[] = [];
+  if (!arr) return out;
+  arr.forEach((item, i) => {
+    const s = readString(ctx, item, indexPath(path, i));
+    if (typeof s === "string") out.push(s);
+  });
+  return out;
+}
+
+function resolveFile(ctx: Ctx, file: string): string {
+  if (ctx.baseDir === undefined || file === "" || isAbsolute(file)) return file;
+  return resolvePath(ctx.baseDir, file);
+}
+
+// ---------------------------------------------------------------------------
+// Sections
+
+function resolveRoot(ctx: Ctx, input: unknown): ResolvedConfig {
+  if (!isPlainObject(input)) {
+    ctx.add("", `a config must be an object, got ${describe(input)}`);
+    return { global: defaultGlobal(), scrapeConfigs: [], remoteWrite: [] };
+  }
+  const root = readObject(ctx, input, "", ["global", "scrapeConfigs", "remoteWrite"]) ?? {};
+  const global = resolveGlobal(ctx, own(root, "global"), ctx.n("global"));
+
+  const scrapePath = ctx.n("scrapeConfigs");
+  const scrapeConfigs: ResolvedScrapeConfig[] = [];
+  const jobs = new Map<string, number>();
+  readArray(ctx, own(root, "scrapeConfigs"), scrapePath)?.forEach((item, i) => {
+    const path = indexPath(scrapePath, i);
+    const sc = resolveScrape(ctx, item, path, global);
+    if (sc.jobName !== "") {
+      const prev = jobs.get(sc.jobName);
+      if (prev !== undefined) {
+        ctx.add(
+          ctx.f(path, "jobName"),
+          `${JSON.stringify(sc.jobName)} is already used by ${indexPath(scrapePath, prev)}`,
+        );
+      } else {
+        jobs.set(sc.jobName, i);
+      }
+    }
+    scrapeConfigs.push(sc);
+  });
+
+  const rwPath = ctx.n("remoteWrite");
+  const remoteWrite: ResolvedRemoteWrite[] = [];
+  const names = new Map<string, number>();
+  readArray(ctx, own(root, "remoteWrite"), rwPath)?.forEach((item, i) => {
+    const path = indexPath(rwPath, i);
+    const { rw, named } = resolveRemoteWrite(ctx, item, path);
+    const prev = names.get(rw.name);
+    if (prev !== undefined) {
+      if (named) {
+        ctx.add(
+          ctx.f(path, "name"),
+          `${JSON.stringify(rw.name)} is already used by ${indexPath(rwPath, prev)}`,
+        );
+      } else {
+        ctx.add(
+          path,
+          `same endpoint configuration as ${indexPath(rwPath, prev)} (give each a distinct ${
+            ctx.n("name")
+          })`,
+        );
+      }
+    } else {
+      names.set(rw.name, i);
+    }
+    remoteWrite.push(rw);
+  });
+
+  return { global, scrapeConfigs, remoteWrite };
+}
+
+function defaultGlobal(): ResolvedGlobal {
+  return {
+    scrapeIntervalMs: DEFAULT_SCRAPE_INTERVAL_MS,
+    scrapeTimeoutMs: DEFAULT_SCRAPE_TIMEOUT_MS,
+    externalLabels: {},
+  };
+}
+
+function resolveGlobal(ctx: Ctx, v: unknown, path: string): ResolvedGlobal {
+  const o = readObject(ctx, v, path, GLOBAL_FIELDS) ?? {};
+  const interval = readDuration(ctx, own(o, "scrapeInterval"), ctx.f(path, "scrapeInterval"));
+  const timeout = readDuration(ctx, own(o, "scrapeTimeout"), ctx.f(path, "scrapeTimeout"));
+  // 0 means "unset", as in Prometheus.
+  const intervalMs = typeof interval === "number" && interval > 0
+    ? interval
+    : DEFAULT_SCRAPE_INTERVAL_MS;
+  let timeoutMs: number;
+  if (typeof timeout === "number" && timeout > 0) {
+    timeoutMs = timeout;
+    if (timeout > intervalMs && interval !== INVALID) {
+      ctx.add(
+        ctx.f(path, "scrapeTimeout"),
+        `${formatDuration(timeout)} is longer than ${ctx.n("scrapeInterval")} ${
+          formatDuration(intervalMs)
+        }`,
+      );
+    }
+  } else {
+    timeoutMs = Math.min(DEFAULT_SCRAPE_TIMEOUT_MS, intervalMs);
+  }
+  const externalLabels = readStringMap(
+    ctx,
+    own(o, "externalLabels"),
+    ctx.f(path, "externalLabels"),
+    labelNameProblem,
+  );
+  return { scrapeIntervalMs: intervalMs, scrapeTimeoutMs: timeoutMs, externalLabels };
+}
+
+function resolveScrape(
+  ctx: Ctx,
+  v: unknown,
+  path: string,
+  global: ResolvedGlobal,
+): ResolvedScrapeConfig {
+  const o = readObject(ctx, v, path, SCRAPE_FIELDS, true) ?? {};
+  const f = (name: string) => ctx.f(path, name);
+
+  const jobRaw = readString(ctx, own(o, "jobName"), f("jobName"));
+  const jobName = typeof jobRaw === "string" ? jobRaw : "";
+  if (jobRaw === undefined || jobRaw === "") ctx.add(f("jobName"), "required");
+
+  const interval = readDuration(ctx, own(o, "scrapeInterval"), f("scrapeInterval"));
+  const timeout = readDuration(ctx, own(o, "scrapeTimeout"), f("scrapeTimeout"));
+  const intervalMs = typeof interval === "number" && interval > 0
+    ? interval
+    : global.scrapeIntervalMs;
+  let timeoutMs: number;
+  if (typeof timeout === "number" && timeout > 0) {
+    timeoutMs = timeout;
+    if (timeout > intervalMs && interval !== INVALID) {
+      ctx.add(
+        f("scrapeTimeout"),
+        `${formatDuration(timeout)} is longer than ${ctx.n("scrapeInterval")} ${
+          formatDuration(intervalMs)
+        }`,
+      );
+    }
+  } else {
+    // Prometheus: an inherited timeout never exceeds the job's interval.
+    timeoutMs = Math.min(global.scrapeTimeoutMs, intervalMs);
+  }
+
+  const metricsPath = readString(ctx, own(o, "metricsPath"), f("metricsPath"));
+  const schemeRaw = readString(ctx, own(o, "scheme"), f("scheme"));
+  let scheme: "http" | "https" = "http";
+  if (schemeRaw === "http" || schemeRaw === "https") scheme = schemeRaw;
+  else if (typeof schemeRaw === "string") {
+    ctx.add(f("scheme"), `must be "http" or "https", got ${JSON.stringify(schemeRaw)}`);
+  }
+
+  const params: Record<string, string[]> = {};
+  const paramsRaw = own(o, "params");
+  if (paramsRaw !== undefined) {
+    if (!isPlainObject(paramsRaw)) {
+      ctx.add(f("params"), `expected an object of string lists, got ${describe(paramsRaw)}`);
+    } else {
+      for (const key of Object.keys(paramsRaw)) {
+        setOwn(params, key, readStringList(ctx, paramsRaw[key], keyPath(f("params"), key)));
+      }
+    }
+  }
+
+  const honorLabels = readBool(ctx, own(o, "honorLabels"), f("honorLabels"));
+  const honorTimestamps = readBool(ctx, own(o, "honorTimestamps"), f("honorTimestamps"));
+  const sampleLimit = readInt(ctx, own(o, "sampleLimit"), f("sampleLimit"), 0);
+
+  const staticConfigs: ResolvedScrapeConfig["staticConfigs"] = [];
+  readArray(ctx, own(o, "staticConfigs"), f("staticConfigs"))?.forEach((item, i) => {
+    const sp = indexPath(f("staticConfigs"), i);
+    const so = readObject(ctx, item, sp, STATIC_FIELDS, true);
+    if (!so) return;
+    const targets = readStringList(ctx, own(so, "targets"), ctx.f(sp, "targets"));
+    targets.forEach((t, j) => {
+      const problem = targetProblem(t, ctx);
+      if (problem) ctx.add(indexPath(ctx.f(sp, "targets"), j), problem);
+    });
+    const labels = readStringMap(ctx, own(so, "labels"), ctx.f(sp, "labels"), labelNameProblem);
+    staticConfigs.push({ targets, labels });
+  });
+
+  return {
+    jobName,
+    scrapeIntervalMs: intervalMs,
+    scrapeTimeoutMs: timeoutMs,
+    metricsPath: typeof metricsPath === "string" ? metricsPath : "/metrics",
+    scheme,
+    params,
+    honorLabels: typeof honorLabels === "boolean" ? honorLabels : false,
+    honorTimestamps: typeof honorTimestamps === "boolean" ? honorTimestamps : true,
+    sampleLimit: typeof sampleLimit === "number" ? sampleLimit : 0,
+    staticConfigs,
+    relabelConfigs: resolveRelabelList(ctx, own(o, "relabelConfigs"), f("relabelConfigs")),
+    metricRelabelConfigs: resolveRelabelList(
+      ctx,
+      own(o, "metricRelabelConfigs"),
+      f("metricRelabelConfigs"),
+    ),
+    ...resolveHttpClient(ctx, o, path),
+  };
+}
+
+/** Why `t` is not a usable `host:port` target, or undefined when it is. */
+function targetProblem(t: string, ctx: Ctx): string | undefined {
+  const q = JSON.stringify(t);
+  if (t === "") return "a target must not be empty";
+  // deno-lint-ignore no-control-regex
+  if (/[\s\x00-\x1f\x7f]/.test(t)) return `${q} contains whitespace or control characters`;
+  if (t.includes("/")) {
+    return `${q} is not a host:port address (give no scheme or path; the job's scheme and ${
+      ctx.n("metricsPath")
+    } apply)`;
+  }
+  let host: string;
+  let port: string | undefined;
+  if (t.startsWith("[")) {
+    const m = /^\[([0-9A-Za-z:.%_-]+)\](?::(.*))?$/.exec(t);
+    if (!m || !m[1].includes(":")) return `${q} is not a valid [IPv6]:port address`;
+    host = m[1];
+    port = m[2];
+  } else {
+    const parts = t.split(":");
+    if (parts.length > 2) return `${q} is not a host:port address (put IPv6 addresses in brackets)`;
+    host = parts[0];
+    port = parts[1];
+  }
+  if (host === "") return `${q} has no host`;
+  if (port !== undefined) {
+    if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+      return `${q} has an invalid port (want 1-65535)`;
+    }
+  }
+  return undefined;
+}
+
+function resolveRelabelList(ctx: Ctx, v: unknown, path: string): ResolvedRelabelConfig[] {
+  const out: ResolvedRelabelConfig[] = [];
+  readArray(ctx, v, path)?.forEach((item, i) => {
+    const r = resolveRelabel(ctx, item, indexPath(path, i));
+    if (r) out.push(r);
+  });
+  return out;
+}
+
+function resolveRelabel(ctx: Ctx, v: unknown, path: string): ResolvedRelabelConfig | undefined {
+  const o = readObject(ctx, v, path, RELABEL_FIELDS, true);
+  if (!o) return undefined;
+  const f = (name: string) => ctx.f(path, name);
+
+  const actionRaw = readString(ctx, own(o, "action"), f("action"));
+  let action: RelabelAction = "replace";
+  let actionOk = actionRaw !== INVALID;
+  if (typeof actionRaw === "string") {
+    const lower = actionRaw.toLowerCase();
+    if ((RELABEL_ACTIONS as readonly string[]).includes(lower)) action = lower as RelabelAction;
+    else {
+      actionOk = false;
+      ctx.add(
+        f("action"),
+        `unknown action ${JSON.stringify(actionRaw)} (want one of ${RELABEL_ACTIONS.join(", ")})`,
+      );
+    }
+  }
+
+  const sourceLabels = readStringList(ctx, own(o, "sourceLabels"), f("sourceLabels"));
+  sourceLabels.forEach((l, i) => {
+    const problem = labelNameProblem(l);
+    if (problem) ctx.add(indexPath(f("sourceLabels"), i), problem);
+  });
+  const separator = readString(ctx, own(o, "separator"), f("separator"));
+  const regex = readString(ctx, own(o, "regex"), f("regex"));
+  const modulus = readInt(ctx, own(o, "modulus"), f("modulus"), 0);
+  const targetLabel = readString(ctx, own(o, "targetLabel"), f("targetLabel"));
+  const replacement = readString(ctx, own(o, "replacement"), f("replacement"));
+
+  const r: ResolvedRelabelConfig = {
+    sourceLabels,
+    separator: typeof separator === "string" ? separator : DEFAULT_SEPARATOR,
+    regex: typeof regex === "string" ? regex : DEFAULT_REGEX,
+    modulus: typeof modulus === "number" ? modulus : 0,
+    targetLabel: typeof targetLabel === "string" ? targetLabel : "",
+    replacement: typeof replacement === "string" ? replacement : DEFAULT_REPLACEMENT,
+    action,
+  };
+
+  if (typeof regex === "string") {
+    try {
+      compileRegex(regex);
+    } catch (e) {
+      ctx.add(f("regex"), e instanceof SyntaxError ? e.message : `invalid regex: ${String(e)}`);
+    }
+  }
+
+  // Per-action rules, as Prometheus validates them (skipped when the action itself is bad).
+  if (!actionOk) return r;
+  const act = JSON.stringify(action);
+  if (NEEDS_TARGET.has(action) && r.targetLabel === "") {
+    ctx.add(f("targetLabel"), `required for action ${act}`);
+  }
+  if (action === "hashmod" && r.modulus === 0 && modulus !== INVALID) {
+    ctx.add(f("modulus"), `must be greater than 0 for action ${act}`);
+  }
+  const notAllowed = (field: string, takes: string) =>
+    ctx.add(f(field), `cannot be set for action ${act} (it takes only ${takes})`);
+  if (
+    (action === "lowercase" || action === "uppercase") && r.replacement !== DEFAULT_REPLACEMENT
+  ) {
+    ctx.add(f("replacement"), `cannot be set for action ${act}`);
+  }
+  if (action === "keepequal" || action === "dropequal") {
+    const takes = `${ctx.n("sourceLabels")} and ${ctx.n("targetLabel")}`;
+    if (r.regex !== DEFAULT_REGEX) notAllowed("regex", takes);
+    if (r.modulus !== 0) notAllowed("modulus", takes);
+    if (r.separator !== DEFAULT_SEPARATOR) notAllowed("separator", takes);
+    if (r.replacement !== DEFAULT_REPLACEMENT) notAllowed("replacement", takes);
+  }
+  if (action === "labeldrop" || action === "labelkeep") {
+    const takes = ctx.n("regex");
+    if (r.sourceLabels.length > 0) notAllowed("sourceLabels", takes);
+    if (r.targetLabel !== "") notAllowed("targetLabel", takes);
+    if (r.modulus !== 0) notAllowed("modulus", takes);
+    if (r.separator !== DEFAULT_SEPARATOR) notAllowed("separator", takes);
+    if (r.replacement !== DEFAULT_REPLACEMENT) notAllowed("replacement", takes);
+  }
+  if (action === "labelmap" && r.replacement === "") {
+    ctx.add(f("replacement"), `must not be empty for action ${act}`);
+  }
+  return r;
+}
+
+function resolveHttpClient(
+  ctx: Ctx,
+  o: Record<string, unknown>,
+  path: string,
+): ResolvedHttpClient {
+  const out: ResolvedHttpClient = { followRedirects: true };
+  const follow = readBool(ctx, own(o, "followRedirects"), ctx.f(path, "followRedirects"));
+  if (typeof follow === "boolean") out.followRedirects = follow;
+
+  const baPath = ctx.f(path, "basicAuth");
+  const ba = readObject(ctx, own(o, "basicAuth"), baPath, ["username", "password", "passwordFile"]);
+  if (ba) {
+    const username = readString(ctx, own(ba, "username"), ctx.f(baPath, "username"));
+    const password = readString(ctx, own(ba, "password"), ctx.f(baPath, "password"));
+    const passwordFile = readString(ctx, own(ba, "passwordFile"), ctx.f(baPath, "passwordFile"));
+    if (username === undefined) ctx.add(ctx.f(baPath, "username"), "required");
+    if (password !== undefined && passwordFile !== undefined) {
+      ctx.add(
+        baPath,
+        `give ${ctx.n("password")} or ${ctx.n("passwordFile")}, not both`,
+      );
+    }
+    const auth: BasicAuth = { username: typeof username === "string" ? username : "" };
+    if (typeof password === "string") auth.password = password;
+    if (typeof passwordFile === "string") auth.passwordFile = resolveFile(ctx, passwordFile);
+    out.basicAuth = auth;
+  }
+
+  const azPath = ctx.f(path, "authorization");
+  const az = readObject(ctx, own(o, "authorization"), azPath, [
+    "type",
+    "credentials",
+    "credentialsFile",
+  ]);
+  if (az) {
+    const type = readString(ctx, own(az, "type"), ctx.f(azPath, "type"));
+    const credentials = readString(ctx, own(az, "credentials"), ctx.f(azPath, "credentials"));
+    const credentialsFile = readString(
+      ctx,
+      own(az, "credentialsFile"),
+      ctx.f(azPath, "credentialsFile"),
+    );
+    if (credentials !== undefined && credentialsFile !== undefined) {
+      ctx.add(
+        azPath,
+        `give ${ctx.n("credentials")} or ${ctx.n("credentialsFile")}, not both`,
+      );
+    }
+    if (typeof type === "string" && type.toLowerCase() === "basic") {
+      ctx.add(
+        ctx.f(azPath, "type"),
+        `${JSON.stringify(type)} is not allowed; use ${ctx.n("basicAuth")} instead`,
+      );
+    }
+    const auth: NonNullable<ResolvedHttpClient["authorization"]> = {
+      type: typeof type === "string" && type !== "" ? type : "Bearer",
+    };
+    if (typeof credentials === "string") auth.credentials = credentials;
+    if (typeof credentialsFile === "string") {
+      auth.credentialsFile = resolveFile(ctx, credentialsFile);
+    }
+    out.authorization = auth;
+  }
+  if (ba && az) {
+    ctx.add(path, `give ${ctx.n("basicAuth")} or ${ctx.n("authorization")}, not both`);
+  }
+  return out;
+}
+
+function resolveRemoteWrite(
+  ctx: Ctx,
+  v: unknown,
+  path: string,
+): { rw: ResolvedRemoteWrite; named: boolean } {
+  const o = readObject(ctx, v, path, REMOTE_WRITE_FIELDS, true) ?? {};
+  const f = (name: string) => ctx.f(path, name);
+
+  const url = readString(ctx, own(o, "url"), f("url"));
+  if (url === undefined || url === "") ctx.add(f("url"), "required");
+  else if (typeof url === "string" && !isHttpUrl(url)) {
+    ctx.add(f("url"), `not an http(s) URL: ${JSON.stringify(url)}`);
+  }
+
+  const name = readString(ctx, own(o, "name"), f("name"));
+  if (name === "") ctx.add(f("name"), "must not be empty (leave it out for a generated name)");
+
+  const timeout = readDuration(ctx, own(o, "remoteTimeout"), f("remoteTimeout"));
+  if (timeout === 0) ctx.add(f("remoteTimeout"), "must be greater than 0");
+
+  const headers = readStringMap(ctx, own(o, "headers"), f("headers"), headerProblem);
+  for (const [k, val] of Object.entries(headers)) {
+    if (/[\r\n\0]/.test(val)) {
+      ctx.add(keyPath(f("headers"), k), "value must not contain CR, LF or NUL");
+    }
+  }
+  const hasAuthHeader = Object.keys(headers).some((k) => k.toLowerCase() === "authorization");
+
+  const http = resolveHttpClient(ctx, o, path);
+  if (hasAuthHeader && (http.basicAuth || http.authorization)) {
+    ctx.add(
+      f("headers"),
+      `an Authorization header cannot be combined with ${ctx.n("basicAuth")} or ${
+        ctx.n("authorization")
+      }`,
+    );
+  }
+
+  const rw: ResolvedRemoteWrite = {
+    url: typeof url === "string" ? url : "",
+    name: "",
+    remoteTimeoutMs: typeof timeout === "number" && timeout > 0
+      ? timeout
+      : DEFAULT_REMOTE_TIMEOUT_MS,
+    headers,
+    writeRelabelConfigs: resolveRelabelList(
+      ctx,
+      own(o, "writeRelabelConfigs"),
+      f("writeRelabelConfigs"),
+    ),
+    queue: resolveQueue(ctx, own(o, "queueConfig"), f("queueConfig")),
+    ...http,
+  };
+  const named = typeof name === "string" && name !== "";
+  rw.name = named ? name as string : endpointHash(rw);
+  return { rw, named };
+}
+
+function headerProblem(name: string): string | undefined {
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+    return `${JSON.stringify(name)} is not a valid HTTP header name`;
+  }
+  if (RESERVED_HEADERS.has(name.toLowerCase())) {
+    return `${JSON.stringify(name)} is set by remote write itself and cannot be overridden`;
+  }
+  return undefined;
+}
+
+function isHttpUrl(s: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return false;
+  }
+  return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
+}
+
+/** The default endpoint name: 6 hex digits of the SHA-256 of the endpoint's config. */
+function endpointHash(rw: ResolvedRemoteWrite): string {
+  const { name: _name, ...rest } = rw;
+  return createHash("sha256").update(JSON.stringify(rest)).digest("hex").slice(0, 6);
+}
+
+function resolveQueue(ctx: Ctx, v: unknown, path: string): ResolvedQueueConfig {
+  const q: ResolvedQueueConfig = { ...DEFAULT_QUEUE };
+  const o = readObject(ctx, v, path, QUEUE_FIELDS);
+  if (!o) return q;
+  const f = (name: string) => ctx.f(path, name);
+  const int = (name: "capacity" | "maxShards" | "minShards" | "maxSamplesPerSend") => {
+    const n = readInt(ctx, own(o, name), f(name), 1);
+    if (typeof n === "number") q[name] = n;
+  };
+  int("capacity");
+  int("maxShards");
+  int("minShards");
+  int("maxSamplesPerSend");
+  const dur = (name: "batchSendDeadline" | "minBackoff" | "maxBackoff") => {
+    const ms = readDuration(ctx, own(o, name), f(name));
+    if (ms === 0) ctx.add(f(name), "must be greater than 0");
+    else if (typeof ms === "number") q[`${name}Ms`] = ms;
+  };
+  dur("batchSendDeadline");
+  dur("minBackoff");
+  dur("maxBackoff");
+  const retry = readBool(ctx, own(o, "retryOnHttp429"), f("retryOnHttp429"));
+  if (typeof retry === "boolean") q.retryOnHttp429 = retry;
+  if (q.minShards > q.maxShards) {
+    ctx.add(
+      f("minShards"),
+      `${q.minShards} is more than ${ctx.n("maxShards")} ${q.maxShards}`,
+    );
+  }
+  if (q.minBackoffMs > q.maxBackoffMs) {
+    ctx.add(
+      f("minBackoff"),
+      `${formatDuration(q.minBackoffMs)} is longer than ${ctx.n("maxBackoff")} ${
+        formatDuration(q.maxBackoffMs)
+      }`,
+    );
+  }
+  return q;
+}

@@ -1,0 +1,25 @@
+// The same config as equivalent.yml, written as a TypeScript module.
+import { defineConfig } from "../../../mod.ts";
+
+export default defineConfig({
+  global: { scrapeInterval: "20s", externalLabels: { site: "lab" } },
+  scrapeConfigs: [
+    {
+      jobName: "node",
+      scrapeTimeout: "5s",
+      staticConfigs: [{ targets: ["node-1:9100", "node-2:9100"], labels: { env: "prod" } }],
+      relabelConfigs: [
+        { sourceLabels: ["__address__"], regex: "(.+):\\d+", targetLabel: "host" },
+      ],
+      metricRelabelConfigs: [{ sourceLabels: ["__name__"], regex: "go_.*", action: "drop" }],
+      basicAuth: { username: "u", passwordFile: "pass.txt" },
+    },
+  ],
+  remoteWrite: [
+    {
+      url: "http://127.0.0.1:9201/api/v1/write",
+      queueConfig: { maxSamplesPerSend: 500, batchSendDeadline: "1s" },
+      writeRelabelConfigs: [{ regex: "tmp_.*", action: "labeldrop" }],
+    },
+  ],
+});

@@ -105,13 +105,18 @@ export async function runMain(args: string[]): Promise<number> {
   }
 
   const { promise: stopped, resolve } = Promise.withResolvers<void>();
-  let signals = 0;
+  // A signal repeated within a second is the same request delivered twice (the terminal
+  // signals the whole process group and `deno task`/npx forward it too); a later one means
+  // "exit now".
+  let firstSignalAt = 0;
   const onSignal = (sig: Deno.Signal) => () => {
-    signals++;
-    if (signals > 1) {
+    const now = Date.now();
+    if (firstSignalAt !== 0) {
+      if (now - firstSignalAt < 1000) return;
       logger.warn("second {signal}: exiting now", { signal: sig });
       Deno.exit(1);
     }
+    firstSignalAt = now;
     logger.info("received {signal}, shutting down", { signal: sig });
     agent.stop().then(resolve, (err) => {
       logger.error("shutdown failed", { err: String(err) });

@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { isAbsolute, resolve as resolvePath } from "node:path";
 import { formatDuration, parseDuration } from "../model/duration.ts";
 import { compileRegex } from "../relabel/regex.ts";
+import { compileRules, RelabelConfigError } from "../relabel/relabel.ts";
 import {
   ConfigError,
   type ConfigIssue,
@@ -598,6 +599,28 @@ function resolveRelabelList(ctx: Ctx, v: unknown, path: string): ResolvedRelabel
 }
 
 function resolveRelabel(ctx: Ctx, v: unknown, path: string): ResolvedRelabelConfig | undefined {
+  const issuesBefore = ctx.issues.length;
+  const r = resolveRelabelFields(ctx, v, path);
+  // The relabel engine has the last word (e.g. templates reading captures whose value
+  // RE2 and JavaScript disagree on): what it rejects is rejected at load, not at scrape time.
+  if (r && ctx.issues.length === issuesBefore) {
+    try {
+      compileRules([r]);
+    } catch (e) {
+      const msg = e instanceof RelabelConfigError
+        ? e.message.replace(/^relabel rule 1 /, "")
+        : String(e);
+      ctx.add(path, msg);
+    }
+  }
+  return r;
+}
+
+function resolveRelabelFields(
+  ctx: Ctx,
+  v: unknown,
+  path: string,
+): ResolvedRelabelConfig | undefined {
   const o = readObject(ctx, v, path, RELABEL_FIELDS, true);
   if (!o) return undefined;
   const f = (name: string) => ctx.f(path, name);

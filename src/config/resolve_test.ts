@@ -492,6 +492,12 @@ Deno.test("resolveConfig() validates relabel rules per action", async (t) => {
       resolveConfig(relabel({ action, targetLabel: "t", ...extra }));
     });
   }
+  await t.step("rules the relabel engine rejects are rejected at load", () => {
+    rejects(
+      relabel({ sourceLabels: ["a"], regex: "(?:a|(b))*", targetLabel: "x" }),
+      `${p}: (replace): regex "(?:a|(b))*": capture group 1 is inside a repetition where its value can differ from Prometheus (RE2); this is not supported yet`,
+    );
+  });
   await t.step("hashmod requires a modulus", () => {
     rejects(
       relabel({ action: "hashmod", targetLabel: "t" }),

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { authorizationHeader, basicAuthHeader } from "../util/httpauth.ts";
 import type { ResolvedRemoteWrite } from "../config/types.ts";
 
 /** `X-Prometheus-Remote-Write-Version` for RW 1.0. */
@@ -82,8 +83,10 @@ export class RemoteWriteClient {
     const u = new URL(config.url);
     // fetch refuses URLs with credentials; like Go's client, use them as basic auth.
     if (u.username !== "" || u.password !== "") {
-      this.#urlAuth = "Basic " +
-        base64(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`);
+      this.#urlAuth = basicAuthHeader(
+        decodeURIComponent(u.username),
+        decodeURIComponent(u.password),
+      );
       u.username = "";
       u.password = "";
     }
@@ -114,20 +117,7 @@ export class RemoteWriteClient {
   }
 
   async #authorization(): Promise<string | undefined> {
-    const { basicAuth, authorization } = this.#config;
-    if (basicAuth) {
-      const password = basicAuth.passwordFile
-        ? await readSecret(basicAuth.passwordFile)
-        : basicAuth.password ?? "";
-      return "Basic " + base64(`${basicAuth.username}:${password}`);
-    }
-    if (authorization) {
-      const cred = authorization.credentialsFile
-        ? await readSecret(authorization.credentialsFile)
-        : authorization.credentials ?? "";
-      return `${authorization.type} ${cred}`;
-    }
-    return this.#urlAuth;
+    return await authorizationHeader(this.#config) ?? this.#urlAuth;
   }
 
   /** POSTs one compressed body and classifies the outcome. Never throws. */
@@ -246,21 +236,6 @@ async function drainBody(res: Response, keep: number): Promise<string> {
     reader.releaseLock();
   }
   return new TextDecoder().decode(kept.subarray(0, nKept)).trim();
-}
-
-async function readSecret(path: string): Promise<string> {
-  try {
-    return (await Deno.readTextFile(path)).trim();
-  } catch (e) {
-    throw new Error(`reading credentials file ${path}: ${errorText(e)}`);
-  }
-}
-
-function base64(s: string): string {
-  const bytes = new TextEncoder().encode(s);
-  let bin = "";
-  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
-  return btoa(bin);
 }
 
 function failureText(

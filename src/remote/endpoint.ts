@@ -16,18 +16,12 @@ import type { Registry } from "../metrics/registry.ts";
 import type { Labels } from "../model/labels.ts";
 import type { DeliveryCursor, WalChunk, WalPosition, WalSource } from "../storage/types.ts";
 import { log } from "../util/log.ts";
+import { realClock } from "../util/clock.ts";
 import protobuf from "protobufjs";
 import { RemoteWriteClient } from "./client.ts";
 import { encodeWriteRequest, snappyEncode } from "./codec.ts";
 import { RemoteMetrics } from "./metrics.ts";
-import {
-  AckTracker,
-  type Batch,
-  type ChunkEntry,
-  type Clock,
-  SampleQueue,
-  systemClock,
-} from "./queue.ts";
+import { AckTracker, type Batch, type ChunkEntry, type Clock, SampleQueue } from "./queue.ts";
 
 const logger = log("remote");
 
@@ -120,7 +114,7 @@ export class RemoteEndpoint {
     this.name = config.name;
     this.#config = config;
     this.#deps = deps;
-    this.#clock = deps.clock ?? systemClock;
+    this.#clock = deps.clock ?? realClock;
     this.#client = new RemoteWriteClient(config, {
       version: deps.version,
       fetch: deps.fetch,

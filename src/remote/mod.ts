@@ -34,4 +34,4 @@ export {
   snappyEncode,
   WriteBatch,
 } from "./codec.ts";
-export { type Clock, systemClock } from "./queue.ts";
+export type { Clock } from "../util/clock.ts";

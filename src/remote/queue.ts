@@ -17,32 +17,9 @@
 import type { Labels } from "../model/labels.ts";
 import type { WalPosition } from "../storage/types.ts";
 import { WriteBatch } from "./codec.ts";
+import type { Clock } from "../util/clock.ts";
 
-/** Time as the queue sees it. */
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  /** Resolves after `ms`; resolves or rejects early when `signal` aborts. */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
-}
-
-/** The real clock. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve) => {
-      if (signal.aborted) return resolve();
-      const onAbort = () => {
-        clearTimeout(id);
-        resolve();
-      };
-      const id = setTimeout(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      signal.addEventListener("abort", onAbort, { once: true });
-    }),
-};
+export type { Clock } from "../util/clock.ts";
 
 // ---------------------------------------------------------------------------
 // Acknowledgement

@@ -17,6 +17,9 @@ import type { Appendable, Appender, SeriesRef } from "../storage/types.ts";
 import type { Clock } from "../util/clock.ts";
 import { PromParser } from "./textparse/prom.ts";
 import type { ScrapeMetrics } from "./metrics.ts";
+import { log } from "../util/log.ts";
+
+const logger = log("scrape");
 
 /** A target ready to scrape: the outcome of target relabeling. */
 export interface ScrapeTarget {
@@ -204,8 +207,15 @@ export class ScrapeLoop {
       err ??= e;
     }
 
-    this.#health = err === null ? "up" : "down";
-    this.#lastError = err === null ? "" : errorMessage(err, this.target.timeoutMs);
+    const health = err === null ? "up" : "down";
+    const lastError = err === null ? "" : errorMessage(err, this.target.timeoutMs);
+    if (health !== this.#health) {
+      const ctx = { job: config.jobName, target: this.target.scrapeUrl, err: lastError };
+      if (health === "up") logger.info("target {target} is up", ctx);
+      else logger.warn("target {target} is down: {err}", ctx);
+    }
+    this.#health = health;
+    this.#lastError = lastError;
     this.#lastScrape = start;
     this.#lastDuration = duration;
     this.#evict(iter);

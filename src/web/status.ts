@@ -10,6 +10,8 @@
  */
 
 /** One active (kept after target relabeling) scrape target. */
+import type { EndpointStatus } from "../remote/endpoint.ts";
+
 export interface TargetStatus {
   /** The job name (scrape pool) the target belongs to. */
   scrapePool: string;
@@ -42,27 +44,8 @@ export interface DroppedTargetStatus {
   discoveredLabels: Record<string, string>;
 }
 
-/** State of one remote-write endpoint. Counters are totals since start. */
-export interface EndpointStatus {
-  /** `remote_name`: the configured name or the hash Prometheus would derive. */
-  name: string;
-  url: string;
-  samplesSent: number;
-  samplesFailed: number;
-  samplesRetried: number;
-  samplesDropped: number;
-  /** Samples read from the WAL and not yet delivered. */
-  samplesPending: number;
-  bytesSent: number;
-  /** Message of the last failed send, `""` if none. */
-  lastError: string;
-  /** When the last failed send happened (ms epoch), `null` if never. */
-  lastErrorTime: number | null;
-  /** When the last successful send finished (ms epoch), `null` if never. */
-  lastSendTime: number | null;
-  /** The WAL position delivered so far. */
-  cursor: { segment: number; offset: number };
-}
+/** State of one remote-write endpoint, as the endpoint reports it. */
+export type { EndpointStatus };
 
 /** Build details shown by `/api/v1/status/buildinfo` and `prometheus_build_info`. */
 export interface BuildStatus {

@@ -127,6 +127,22 @@ Deno.test({
 
       const targets = JSON.parse(await getText(`http://127.0.0.1:${webPort}/api/v1/targets`));
       assertEquals(targets.data.activeTargets[0].health, "up");
+      // The self-metrics operators' dashboards expect, under Prometheus' names.
+      const metrics = await getText(`http://127.0.0.1:${webPort}/metrics`);
+      for (
+        const name of [
+          "prometheus_remote_storage_samples_total",
+          "prometheus_remote_storage_samples_failed_total",
+          "prometheus_remote_storage_samples_retried_total",
+          "prometheus_remote_storage_samples_pending",
+          "prometheus_remote_storage_bytes_total",
+          "prometheus_agent_samples_appended_total",
+          "prometheus_agent_active_series",
+          "prometheus_target_scrape_pool_targets",
+          "prometheus_build_info",
+        ]
+      ) assertStringIncludes(metrics, `\n# TYPE ${name} `);
+      assertStringIncludes(metrics, 'prometheus_target_scrape_pool_targets{scrape_job="t"} 1');
       const home = await getText(`http://127.0.0.1:${webPort}/`);
       assertStringIncludes(home, `127.0.0.1:${target.port}`);
       assertStringIncludes(home, "rx");

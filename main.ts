@@ -6,6 +6,7 @@
 
 import { runMain } from "./src/cli/run.ts";
 import { receiveMain } from "./src/cli/receive.ts";
+import { checkMain } from "./src/cli/check.ts";
 import { print } from "./src/cli/flags.ts";
 import { VERSION } from "./src/version.ts";
 
@@ -14,6 +15,7 @@ const COMMANDS = `usage: main.ts <command> [args]
 Commands:
   run [CONFIG] [flags]   Run the agent (the default command; see run --help).
   receive [flags]        A remote-write debug receiver that prints what it gets.
+  check <what> [args]    Offline checks: relabel (see check --help).
   version                Print the version.
 `;
 
@@ -25,6 +27,8 @@ export async function main(args: string[]): Promise<number> {
       return await runMain(rest);
     case "receive":
       return await receiveMain(rest);
+    case "check":
+      return await checkMain(rest);
     case "version":
     case "--version":
       print(`ferry ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})`);

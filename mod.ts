@@ -30,7 +30,10 @@
  * @module
  */
 
-import type { AgentConfig } from "./src/config/types.ts";
+import type { AgentConfig, RelabelConfig } from "./src/config/types.ts";
+import { resolveRelabelConfigs } from "./src/config/resolve.ts";
+import { Labels } from "./src/model/labels.ts";
+import { compileRules, relabelSteps } from "./src/relabel/relabel.ts";
 
 export type {
   AgentConfig,
@@ -68,4 +71,61 @@ export type {
  */
 export function defineConfig(config: AgentConfig): AgentConfig {
   return config;
+}
+
+/** One step of {@link relabelTrace}: which rule ran, and the labels before and after it. */
+export interface RelabelTraceStep {
+  /** Index of the rule in the list. */
+  index: number;
+  /** The rule with Prometheus' defaults filled in. */
+  rule: Required<Omit<RelabelConfig, "modulus">> & { modulus: number };
+  before: Record<string, string>;
+  /** The labels after the rule, or null when the rule dropped them. */
+  after: Record<string, string> | null;
+}
+
+/**
+ * Applies relabel rules to a label set exactly as ferry does at scrape time,
+ * so rules can be unit-tested with `Deno.test`. Rules get Prometheus'
+ * defaults and are validated as in a config (invalid rules throw a
+ * `ConfigError` naming the rule). Empty label values mean "absent".
+ *
+ * @param rules Relabel rules, as in `relabelConfigs` or `metricRelabelConfigs`.
+ * @param labels The input labels, e.g. a discovered target's.
+ * @returns The resulting labels, or `null` when the rules drop them.
+ *
+ * @example
+ * ```ts
+ * import { relabel } from "./mod.ts";
+ *
+ * const out = relabel(
+ *   [{ sourceLabels: ["__address__"], regex: "(.*):9100", targetLabel: "host" }],
+ *   { __address__: "db1:9100" },
+ * );
+ * if (out?.host !== "db1") throw new Error("expected host=db1");
+ * ```
+ */
+export function relabel(
+  rules: RelabelConfig[],
+  labels: Record<string, string>,
+): Record<string, string> | null {
+  const steps = relabelTrace(rules, labels);
+  return steps.length === 0 ? Labels.fromObject(labels).toObject() : steps[steps.length - 1].after;
+}
+
+/**
+ * Like {@link relabel}, but returns every step: the rule, the labels before
+ * and after it. Stops at the rule that drops the labels.
+ */
+export function relabelTrace(
+  rules: RelabelConfig[],
+  labels: Record<string, string>,
+): RelabelTraceStep[] {
+  const resolved = resolveRelabelConfigs(rules);
+  return relabelSteps(compileRules(resolved), Labels.fromObject(labels)).map((s, index) => ({
+    index,
+    rule: s.rule,
+    before: s.before.toObject(),
+    after: s.after?.toObject() ?? null,
+  }));
 }

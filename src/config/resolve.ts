@@ -189,6 +189,17 @@ export function resolveConfigStyled(
   return out;
 }
 
+/**
+ * Resolves a list of relabel rules on its own (defaults applied, validated as
+ * in a config); issue paths start with `path`.
+ */
+export function resolveRelabelConfigs(input: unknown, path = "rules"): ResolvedRelabelConfig[] {
+  const ctx = new Ctx("camel", undefined);
+  const out = resolveRelabelList(ctx, input, path);
+  if (ctx.issues.length > 0) throw new ConfigError(ctx.issues);
+  return out;
+}
+
 // ---------------------------------------------------------------------------
 // Context: issue collection and field-name spelling.
 

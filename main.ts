@@ -15,7 +15,7 @@ const COMMANDS = `usage: main.ts <command> [args]
 Commands:
   run [CONFIG] [flags]   Run the agent (the default command; see run --help).
   receive [flags]        A remote-write debug receiver that prints what it gets.
-  check <what> [args]    Offline checks: relabel (see check --help).
+  check <what> [args]    Offline checks: relabel, targets (see check --help).
   version                Print the version.
 `;
 

@@ -39,10 +39,15 @@ export type {
   AgentConfig,
   Authorization,
   BasicAuth,
+  DnsRecordType,
+  DnsSdConfig,
   Duration,
   DurationUnit,
+  FileSdConfig,
   GlobalConfig,
   HttpClientConfig,
+  HttpHeader,
+  HttpSdConfig,
   QueueConfig,
   RelabelAction,
   RelabelConfig,
@@ -50,6 +55,7 @@ export type {
   ScrapeConfig,
   StaticConfig,
 } from "./src/config/types.ts";
+export { dnsSd, fileSd, httpSd } from "./src/config/sd.ts";
 
 /**
  * Declares a ferry config. Returns its argument unchanged; it exists so the

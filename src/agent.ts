@@ -13,7 +13,8 @@ import { compileRules, relabel } from "./relabel/relabel.ts";
 import { RemoteEndpoint } from "./remote/endpoint.ts";
 import { hashString } from "./scrape/loop.ts";
 import { ScrapeManager } from "./scrape/manager.ts";
-import { AgentDb } from "./storage/agentdb.ts";
+import { AgentDb, type AgentDbOptions, type DropEvent } from "./storage/agentdb.ts";
+import { type DirectoryLock, lockDirectory } from "./storage/lock.ts";
 import { type Clock, realClock } from "./util/clock.ts";
 import { log } from "./util/log.ts";
 import { VERSION } from "./version.ts";
@@ -36,6 +37,14 @@ export interface AgentOptions {
   drainDeadlineMs?: number;
   /** WAL fsync policy. @default { intervalMs: 1000 } */
   sync?: "commit" | { intervalMs: number };
+  /**
+   * WAL segment size, retention (`--storage.agent.retention.*`), disk cap
+   * (`--storage.agent.max-disk-bytes`) and truncation period; see `AgentDbOptions`.
+   */
+  wal?: Pick<
+    AgentDbOptions,
+    "segmentSize" | "minTimeMs" | "maxTimeMs" | "maxDiskBytes" | "truncateIntervalMs"
+  >;
   clock?: Clock;
   fetch?: typeof fetch;
 }
@@ -53,6 +62,7 @@ export class Agent {
   #web?: { port: number; finished: Promise<void> };
   readonly #startTime: number;
   #ready = false;
+  #lock?: DirectoryLock;
   #stopping: Promise<void> | null = null;
 
   private constructor(config: ResolvedConfig, opts: AgentOptions, registry: Registry, db: AgentDb) {
@@ -75,20 +85,37 @@ export class Agent {
   /** Opens storage, starts remote endpoints, scraping and the web server. */
   static async start(config: ResolvedConfig, opts: AgentOptions): Promise<Agent> {
     const registry = new Registry();
-    const db = await AgentDb.open(opts.storagePath, {
-      registry,
-      sync: opts.sync ?? { intervalMs: 1000 },
-    });
+    // One process per storage path: a second one would write into this WAL.
+    const lock = await lockDirectory(opts.storagePath);
+    let db: AgentDb;
+    // Drops happen in truncations, which start after the agent exists.
+    const self: { agent?: Agent } = {};
+    try {
+      db = await AgentDb.open(opts.storagePath, {
+        ...opts.wal,
+        registry,
+        sync: opts.sync ?? { intervalMs: 1000 },
+        onDrop: (e) => {
+          if (self.agent !== undefined) self.agent.#onWalDrop(e);
+        },
+      });
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
     const agent = new Agent(config, opts, registry, db);
+    self.agent = agent;
+    agent.#lock = lock;
     try {
       for (const rw of config.remoteWrite) agent.#startEndpoint(rw);
       // Cursors of endpoints no longer configured would hold back WAL truncation forever.
       const names = new Set(config.remoteWrite.map((rw) => rw.name));
       for (const name of db.cursorNames()) {
         if (!names.has(name)) {
-          logger.info("releasing the delivery cursor of removed endpoint {endpoint}", {
-            endpoint: name,
-          });
+          logger.warn(
+            "endpoint {endpoint} is no longer configured: releasing its delivery cursor; data it had not delivered will not be sent",
+            { endpoint: name, position: db.cursor(name).position },
+          );
           db.cursor(name).release();
         }
       }
@@ -131,11 +158,18 @@ export class Agent {
       version: VERSION,
       fetch: this.#opts.fetch,
     });
+    this.#db.limitCursor(rw.name, rw.maxDiskBytes);
     const abort = new AbortController();
     const done = endpoint.run(abort.signal).catch((err) =>
       logger.error("remote endpoint crashed", { endpoint: rw.name, err: String(err) })
     );
     this.#endpoints.push({ endpoint, done, abort });
+  }
+
+  /** Counts undelivered samples the WAL dropped (and logged) against their endpoint. */
+  #onWalDrop(e: DropEvent): void {
+    const found = this.#endpoints.find((x) => x.endpoint.name === e.cursor);
+    found?.endpoint.recordWalDrop(e.reason, e.samples);
   }
 
   /** What the web server shows. */
@@ -180,8 +214,17 @@ export class Agent {
         }
         return out;
       },
+      droppedTargetCounts: (): Record<string, number> => {
+        const out: Record<string, number> = {};
+        for (const pool of this.#scrape.pools()) out[pool.config.jobName] = pool.dropped().total;
+        return out;
+      },
       endpoints: (): EndpointStatus[] => {
         return this.#endpoints.map((e) => e.endpoint.status());
+      },
+      walReplay: () => {
+        const r = this.#db.replay;
+        return { min: r.min, max: r.max, current: r.current };
       },
     };
   }
@@ -207,6 +250,7 @@ export class Agent {
       await e.done;
     }));
     await this.#db.close();
+    this.#lock?.release();
     this.#webAbort.abort();
     await this.#web?.finished;
     logger.info("shutdown complete");

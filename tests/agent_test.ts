@@ -173,7 +173,13 @@ Deno.test({
     const target = startTarget();
     const rxPort = freePort();
     const cfg = await writeConfig(dir, target.port, rxPort);
-    const args = [...RUN, cfg, `--storage.agent.path=${dir}/data`, "--web.listen-address="];
+    const args = [
+      ...RUN,
+      cfg,
+      `--storage.agent.path=${dir}/data`,
+      "--web.listen-address=",
+      "--storage.remote.flush-deadline=2s",
+    ];
     let agent = new Proc("ferry", DENO, args, { cwd: ROOT });
     let rx: Proc | undefined;
     try {
@@ -275,6 +281,54 @@ Deno.test({
       assertEquals(out.code, 1, text);
       assertStringIncludes(text, `prometheus.yml:5:5: unknown field "scrape_intervall"`);
     } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "cli: a second agent on the same storage path fails at once and leaves the first intact",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "ferry-lock-" });
+    const target = startTarget();
+    const rxPort = freePort();
+    const cfg = await writeConfig(dir, target.port, rxPort);
+    const args = [
+      ...RUN,
+      cfg,
+      `--storage.agent.path=${dir}/data`,
+      "--web.listen-address=",
+      "--storage.remote.flush-deadline=2s",
+    ];
+    const first = new Proc("ferry-1", DENO, args, { cwd: ROOT });
+    try {
+      await waitFor(
+        "first agent scraping",
+        () => Promise.resolve(target.scrapes() >= 1 ? true : undefined),
+        30_000,
+      );
+      const second = await new Deno.Command(DENO, {
+        args,
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(second.stderr);
+      assertEquals(second.code, 1, text);
+      assertStringIncludes(text, "is in use by another ferry process");
+      const before = target.scrapes();
+      await waitFor(
+        "first agent still scraping",
+        () => Promise.resolve(target.scrapes() > before + 1 ? true : undefined),
+        30_000,
+      );
+      assertEquals((await first.stop("SIGTERM")).code, 0, first.output());
+      assert(!first.output().includes("level=error"), first.output());
+    } finally {
+      await first.stop();
+      await target.stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },

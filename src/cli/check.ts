@@ -12,17 +12,21 @@ import type { ResolvedRelabelConfig, ResolvedScrapeConfig } from "../config/type
 import { Labels } from "../model/labels.ts";
 import { compileRules, relabelSteps } from "../relabel/relabel.ts";
 import { populateLabels } from "../scrape/target.ts";
+import { checkTargetsMain } from "./check_targets.ts";
 import { type FlagSpec, parseFlags, print, printErr, usage, UsageError } from "./flags.ts";
 
 const SUBCOMMANDS = `usage: main.ts check <subcommand> [args]
 
 Subcommands:
   relabel FILE --job NAME LABELS   Show each relabeling step for a label set.
+  targets FILE [--job NAME] [--json]
+                                   Run service discovery once; show each target's labels.
 `;
 
 /** Extra `check` subcommands registered by other modules (name → main). */
 export const CHECK_SUBCOMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   relabel: checkRelabelMain,
+  targets: (args) => checkTargetsMain(args),
 };
 
 /** Dispatches `check` subcommands; returns the exit code. */

@@ -4,8 +4,9 @@
  * @module
  */
 
-import { Agent } from "../agent.ts";
+import { Agent, type AgentOptions } from "../agent.ts";
 import { loadConfig } from "../config/load.ts";
+import { parseBytes } from "../model/bytes.ts";
 import { parseDuration } from "../model/duration.ts";
 import { type LogFormat, setupLogging } from "../util/log.ts";
 import { log } from "../util/log.ts";
@@ -25,6 +26,39 @@ const FLAGS = {
   "storage.agent.fsync-interval": {
     help: "How often the WAL is fsynced; 0 fsyncs every scrape commit.",
     default: "1s",
+    placeholder: "DURATION",
+  },
+  "storage.agent.wal-segment-size": {
+    help: "Size at which WAL segment files are split (powers of 2: 1KB = 1024 B); at least 64KB.",
+    default: "128MB",
+    placeholder: "BYTES",
+  },
+  "storage.agent.retention.min-time": {
+    help: "How long a series stays known after its last sample before it may be garbage-collected.",
+    default: "5m",
+    placeholder: "DURATION",
+  },
+  "storage.agent.retention.max-time": {
+    help:
+      'Maximum age of undelivered samples: older WAL segments are dropped, counted per endpoint (reason="retention"). 0: no limit.',
+    default: "4h",
+    placeholder: "DURATION",
+  },
+  "storage.agent.max-disk-bytes": {
+    help:
+      'Cap on the WAL\'s disk use (e.g. 2GB); the oldest undelivered segments are dropped to keep it, counted per endpoint (reason="wal_disk_cap"). 0: no cap.',
+    default: "0",
+    placeholder: "BYTES",
+  },
+  "storage.agent.wal-truncate-frequency": {
+    help:
+      "How often the WAL is truncated, retention and caps applied and idle series collected (also after each completed segment).",
+    default: "1m",
+    placeholder: "DURATION",
+  },
+  "storage.remote.flush-deadline": {
+    help: "How long remote endpoints may keep delivering on shutdown.",
+    default: "1m",
     placeholder: "DURATION",
   },
   "web.listen-address": {
@@ -68,10 +102,13 @@ export async function runMain(args: string[]): Promise<number> {
     printErr(`error: --log.format must be logfmt or json, not "${format}"`);
     return 2;
   }
-  let fsyncMs: number;
+  let fsyncMs: number, flushDeadlineMs: number;
+  let wal: NonNullable<AgentOptions["wal"]>;
   try {
     setupLogging({ level: flags["log.level"], format: format as LogFormat });
     fsyncMs = parseDuration(flags["storage.agent.fsync-interval"]);
+    flushDeadlineMs = parseDuration(flags["storage.remote.flush-deadline"]);
+    wal = walFlags(flags);
   } catch (e) {
     printErr(`error: ${(e as Error).message}`);
     return 2;
@@ -98,6 +135,8 @@ export async function runMain(args: string[]): Promise<number> {
       listenAddress: flags["web.listen-address"],
       configSource: loaded.source,
       sync: fsyncMs === 0 ? "commit" : { intervalMs: fsyncMs },
+      drainDeadlineMs: flushDeadlineMs,
+      wal,
     });
   } catch (e) {
     logger.error("cannot start agent: {err}", { err: (e as Error).message });
@@ -131,4 +170,37 @@ export async function runMain(args: string[]): Promise<number> {
   await stopped;
   for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
   return 0;
+}
+
+/** The WAL flags, validated (throws with a message naming the flag). */
+export function walFlags(
+  flags: Record<string, string | boolean>,
+): NonNullable<AgentOptions["wal"]> {
+  const get = (name: string) => String(flags[name]);
+  const flag = <T>(name: string, parse: (v: string) => T): T => {
+    try {
+      return parse(get(name));
+    } catch (e) {
+      throw new Error(`--${name}: ${(e as Error).message}`);
+    }
+  };
+  const segmentSize = flag("storage.agent.wal-segment-size", parseBytes);
+  if (segmentSize < 64 * 1024) {
+    throw new Error(
+      `--storage.agent.wal-segment-size: ${get("storage.agent.wal-segment-size")} is below 64KB`,
+    );
+  }
+  const minTimeMs = flag("storage.agent.retention.min-time", parseDuration);
+  const maxTimeMs = flag("storage.agent.retention.max-time", parseDuration);
+  if (maxTimeMs > 0 && minTimeMs > maxTimeMs) {
+    throw new Error(
+      "--storage.agent.retention.max-time must be greater than or equal to --storage.agent.retention.min-time",
+    );
+  }
+  const maxDiskBytes = flag("storage.agent.max-disk-bytes", parseBytes);
+  const truncateIntervalMs = flag("storage.agent.wal-truncate-frequency", parseDuration);
+  if (truncateIntervalMs <= 0) {
+    throw new Error("--storage.agent.wal-truncate-frequency must be greater than 0");
+  }
+  return { segmentSize, minTimeMs, maxTimeMs, maxDiskBytes, truncateIntervalMs };
 }

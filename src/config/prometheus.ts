@@ -92,7 +92,8 @@ type Kind =
   | "stringList"
   | "stringListMap"
   | { object: Section }
-  | { list: Section };
+  | { list: Section }
+  | { map: Section };
 
 interface Section {
   /** yaml key → [model key, kind] */
@@ -101,8 +102,12 @@ interface Section {
   unsupported?: readonly string[];
   /** Key suffixes of that kind (`_sd_configs`). */
   unsupportedSuffix?: string;
-  /** Unsupported keys whose Prometheus default (given as written in YAML) is accepted silently. */
-  noop?: Record<string, string>;
+  /**
+   * Unsupported keys whose Prometheus default (given as written in YAML) is
+   * accepted silently; for a map, every key written must be listed with its
+   * default (`tls_config: { insecure_skip_verify: false }`).
+   */
+  noop?: Record<string, string | Record<string, string>>;
   /** Keys Prometheus Agent rejects when they are non-empty. */
   agentForbidden?: readonly string[];
   /** Keys accepted and ignored, with the warning to give. */
@@ -162,6 +167,42 @@ const STATIC: Section = {
   fields: { targets: ["targets", "stringList"], labels: ["labels", "stringMap"] },
 };
 
+const FILE_SD: Section = {
+  fields: { files: ["files", "stringList"], refresh_interval: ["refreshInterval", "duration"] },
+};
+
+const HTTP_HEADER: Section = {
+  fields: {
+    values: ["values", "stringList"],
+    secrets: ["secrets", "stringList"],
+    files: ["files", "stringList"],
+  },
+};
+
+const HTTP_SD: Section = {
+  fields: {
+    url: ["url", "string"],
+    refresh_interval: ["refreshInterval", "duration"],
+    http_headers: ["httpHeaders", { map: HTTP_HEADER }],
+    ...HTTP_FIELDS,
+  },
+  unsupported: HTTP_UNSUPPORTED.filter((k) => k !== "http_headers"),
+  noop: {
+    enable_http2: "true",
+    proxy_from_environment: "false",
+    tls_config: { insecure_skip_verify: "false" },
+  },
+};
+
+const DNS_SD: Section = {
+  fields: {
+    names: ["names", "stringList"],
+    type: ["type", "string"],
+    port: ["port", "int"],
+    refresh_interval: ["refreshInterval", "duration"],
+  },
+};
+
 const SCRAPE: Section = {
   fields: {
     job_name: ["jobName", "string"],
@@ -174,6 +215,10 @@ const SCRAPE: Section = {
     honor_timestamps: ["honorTimestamps", "bool"],
     sample_limit: ["sampleLimit", "int"],
     static_configs: ["staticConfigs", { list: STATIC }],
+    file_sd_configs: ["fileSdConfigs", { list: FILE_SD }],
+    http_sd_configs: ["httpSdConfigs", { list: HTTP_SD }],
+    dns_sd_configs: ["dnsSdConfigs", { list: DNS_SD }],
+    keep_dropped_targets: ["keepDroppedTargets", "int"],
     relabel_configs: ["relabelConfigs", { list: RELABEL }],
     metric_relabel_configs: ["metricRelabelConfigs", { list: RELABEL }],
     ...HTTP_FIELDS,
@@ -196,7 +241,6 @@ const SCRAPE: Section = {
     "label_value_length_limit",
     "native_histogram_bucket_limit",
     "native_histogram_min_bucket_factor",
-    "keep_dropped_targets",
     "metric_name_validation_scheme",
     "metric_name_escaping_scheme",
     "extra_scrape_metrics",
@@ -206,6 +250,7 @@ const SCRAPE: Section = {
   noop: {
     enable_http2: "true",
     proxy_from_environment: "false",
+    tls_config: { insecure_skip_verify: "false" },
     track_timestamps_staleness: "false",
     scrape_classic_histograms: "false",
     always_scrape_classic_histograms: "false",
@@ -217,7 +262,6 @@ const SCRAPE: Section = {
     label_limit: "0",
     label_name_length_limit: "0",
     label_value_length_limit: "0",
-    keep_dropped_targets: "0",
     native_histogram_bucket_limit: "0",
     metric_name_validation_scheme: "utf8",
   },
@@ -246,6 +290,8 @@ const REMOTE_WRITE: Section = {
     headers: ["headers", "stringMap"],
     write_relabel_configs: ["writeRelabelConfigs", { list: RELABEL }],
     queue_config: ["queueConfig", { object: QUEUE }],
+    // ferry's extension: a per-endpoint cap on undelivered WAL bytes.
+    max_disk_bytes: ["maxDiskBytes", "string"],
     ...HTTP_FIELDS,
   },
   unsupported: [
@@ -262,6 +308,9 @@ const REMOTE_WRITE: Section = {
   noop: {
     enable_http2: "false",
     proxy_from_environment: "false",
+    tls_config: { insecure_skip_verify: "false" },
+    // ferry sends no metadata (yet): saying so is fine.
+    metadata_config: { send: "false" },
     protobuf_message: "prometheus.WriteRequest",
     send_exemplars: "false",
     send_native_histograms: "false",
@@ -274,6 +323,7 @@ const GLOBAL: Section = {
     scrape_interval: ["scrapeInterval", "duration"],
     scrape_timeout: ["scrapeTimeout", "duration"],
     external_labels: ["externalLabels", "stringMap"],
+    keep_dropped_targets: ["keepDroppedTargets", "int"],
   },
   ignored: {
     evaluation_interval: "has no effect in agent mode (there are no rules)",
@@ -289,7 +339,6 @@ const GLOBAL: Section = {
     "label_limit",
     "label_name_length_limit",
     "label_value_length_limit",
-    "keep_dropped_targets",
     "metric_name_validation_scheme",
     "metric_name_escaping_scheme",
     "always_scrape_classic_histograms",
@@ -304,7 +353,6 @@ const GLOBAL: Section = {
     label_limit: "0",
     label_name_length_limit: "0",
     label_value_length_limit: "0",
-    keep_dropped_targets: "0",
     metric_name_validation_scheme: "utf8",
     always_scrape_classic_histograms: "false",
     convert_classic_histograms_to_nhcb: "false",
@@ -458,7 +506,14 @@ class Walker {
       if (unsupported) {
         if (this.isEmpty(value)) continue;
         const noop = s.noop && Object.hasOwn(s.noop, key) ? s.noop[key] : undefined;
-        if (noop !== undefined && isScalar(value) && sameScalar(value, noop)) continue;
+        if (typeof noop === "string" && isScalar(value) && sameScalar(value, noop)) continue;
+        if (
+          typeof noop === "object" && isMap(value) && value.items.every((item) => {
+            const k = isScalar(item.key) ? scalarText(item.key) : undefined;
+            const want = k !== undefined && Object.hasOwn(noop, k) ? noop[k] : undefined;
+            return want !== undefined && isScalar(item.value) && sameScalar(item.value, want);
+          })
+        ) continue;
         this.issue(keyNode, p, `${p}: not supported by ferry yet`);
         continue;
       }
@@ -481,6 +536,19 @@ class Walker {
   value(node: Node | null, path: string, kind: Kind): unknown {
     if (typeof kind === "object") {
       if ("object" in kind) return this.section(node, path, kind.object);
+      if ("map" in kind) {
+        if (!isMap(node)) {
+          this.issue(node, path, `${path}: expected a map, got ${nodeKind(node)}`);
+          return undefined;
+        }
+        const out: Record<string, unknown> = {};
+        for (const { key, keyNode, value } of this.pairs(node, path)) {
+          const p = keyPath(path, key);
+          this.positions.set(p, this.pos(keyNode));
+          setOwn(out, key, this.isNull(value) ? {} : this.section(value, p, kind.map));
+        }
+        return out;
+      }
       if (!isSeq(node)) {
         this.issue(node, path, `${path}: expected a list, got ${nodeKind(node)}`);
         return undefined;
@@ -594,7 +662,7 @@ class Walker {
  * runs without --allow-env (its documented permissions). Parsing is
  * synchronous, so nothing else observes the swap.
  */
-function withoutProcessEnv<T>(fn: () => T): T {
+export function withoutProcessEnv<T>(fn: () => T): T {
   const desc = Object.getOwnPropertyDescriptor(process, "env");
   if (!desc?.configurable) return fn();
   Object.defineProperty(process, "env", { value: {}, configurable: true, writable: true });

@@ -55,6 +55,10 @@ const SCRAPE_DEFAULTS = {
   honorLabels: false,
   honorTimestamps: true,
   sampleLimit: 0,
+  fileSdConfigs: [],
+  httpSdConfigs: [],
+  dnsSdConfigs: [],
+  keepDroppedTargets: 1000,
   relabelConfigs: [],
   metricRelabelConfigs: [],
   followRedirects: true,
@@ -71,6 +75,7 @@ Deno.test("loadYamlConfig() maps a realistic prometheus.yml onto the model", () 
       scrapeIntervalMs: 15000,
       scrapeTimeoutMs: 10000,
       externalLabels: { cluster: "eu-1", replica: "a" },
+      keepDroppedTargets: 1000,
     },
     scrapeConfigs: [
       {
@@ -139,6 +144,7 @@ Deno.test("loadYamlConfig() maps a realistic prometheus.yml onto the model", () 
           maxBackoffMs: 10000,
           retryOnHttp429: true,
         },
+        maxDiskBytes: 0,
         followRedirects: true,
         authorization: { type: "Bearer", credentialsFile: "/etc/ferry/token" },
       },
@@ -149,6 +155,7 @@ Deno.test("loadYamlConfig() maps a realistic prometheus.yml onto the model", () 
         headers: {},
         writeRelabelConfigs: [],
         queue: QUEUE_DEFAULTS,
+        maxDiskBytes: 0,
         followRedirects: true,
       },
     ],
@@ -205,6 +212,7 @@ remote_write:
   - url: http://x/
     oauth2: {client_id: a}
     queue_config: {sample_age_limit: 5m}
+    metadata_config: {send: true}
 scrape_config_files: [a/*.yml]
 `),
       [
@@ -213,7 +221,8 @@ scrape_config_files: [a/*.yml]
         "prometheus.yml:7:5: scrape_configs[0].enable_http2: not supported by ferry yet",
         "prometheus.yml:10:5: remote_write[0].oauth2: not supported by ferry yet",
         "prometheus.yml:11:20: remote_write[0].queue_config.sample_age_limit: not supported by ferry yet",
-        "prometheus.yml:12:1: scrape_config_files: not supported by ferry yet",
+        "prometheus.yml:12:5: remote_write[0].metadata_config: not supported by ferry yet",
+        "prometheus.yml:13:1: scrape_config_files: not supported by ferry yet",
       ],
     );
   });
@@ -221,18 +230,27 @@ scrape_config_files: [a/*.yml]
     const c = parsePrometheusYaml(`scrape_configs:
   - job_name: a
     tls_config: {}
-    file_sd_configs: []
+    consul_sd_configs: []
     enable_http2: yes
     enable_compression: True
     label_limit: 0
     metric_name_validation_scheme: utf8
+  - job_name: b
+    tls_config:
+      insecure_skip_verify: false
 remote_write:
   - url: http://x/
     enable_http2: false
     send_exemplars: false
     protobuf_message: prometheus.WriteRequest
+    metadata_config:
+      send: false
+    tls_config: {insecure_skip_verify: no}
 `);
-    assertEquals(c, { scrapeConfigs: [{ jobName: "a" }], remoteWrite: [{ url: "http://x/" }] });
+    assertEquals(c, {
+      scrapeConfigs: [{ jobName: "a" }, { jobName: "b" }],
+      remoteWrite: [{ url: "http://x/" }],
+    });
   });
   await t.step("rule_files, alerting and remote_read are not allowed in agent mode", () => {
     assertEquals(

@@ -11,6 +11,7 @@
 
 import { createHash } from "node:crypto";
 import { isAbsolute, resolve as resolvePath } from "node:path";
+import { parseBytes } from "../model/bytes.ts";
 import { formatDuration, parseDuration } from "../model/duration.ts";
 import { compileRegex } from "../relabel/regex.ts";
 import { compileRules, RelabelConfigError } from "../relabel/relabel.ts";
@@ -26,10 +27,14 @@ import {
 } from "./errors.ts";
 import type {
   BasicAuth,
+  DnsRecordType,
   RelabelAction,
   ResolvedConfig,
+  ResolvedDnsSdConfig,
+  ResolvedFileSdConfig,
   ResolvedGlobal,
   ResolvedHttpClient,
+  ResolvedHttpSdConfig,
   ResolvedQueueConfig,
   ResolvedRelabelConfig,
   ResolvedRemoteWrite,
@@ -65,6 +70,11 @@ const DEFAULT_QUEUE: ResolvedQueueConfig = {
   maxBackoffMs: 5_000,
   retryOnHttp429: false,
 };
+/** ferry bounds kept dropped targets by default (Prometheus keeps all). */
+const DEFAULT_KEEP_DROPPED_TARGETS = 1000;
+const DEFAULT_FILE_SD_REFRESH_MS = 5 * 60_000;
+const DEFAULT_HTTP_SD_REFRESH_MS = 60_000;
+const DEFAULT_DNS_SD_REFRESH_MS = 30_000;
 const DEFAULT_SEPARATOR = ";";
 const DEFAULT_REGEX = "(.*)";
 const DEFAULT_REPLACEMENT = "$1";
@@ -115,7 +125,12 @@ const RESERVED_HEADERS = new Set([
   "x-prometheus-remote-read-version",
 ]);
 
-const GLOBAL_FIELDS = ["scrapeInterval", "scrapeTimeout", "externalLabels"] as const;
+const GLOBAL_FIELDS = [
+  "scrapeInterval",
+  "scrapeTimeout",
+  "externalLabels",
+  "keepDroppedTargets",
+] as const;
 const HTTP_FIELDS = ["basicAuth", "authorization", "followRedirects"] as const;
 const SCRAPE_FIELDS = [
   "jobName",
@@ -128,6 +143,10 @@ const SCRAPE_FIELDS = [
   "honorTimestamps",
   "sampleLimit",
   "staticConfigs",
+  "fileSdConfigs",
+  "httpSdConfigs",
+  "dnsSdConfigs",
+  "keepDroppedTargets",
   "relabelConfigs",
   "metricRelabelConfigs",
   ...HTTP_FIELDS,
@@ -149,6 +168,7 @@ const REMOTE_WRITE_FIELDS = [
   "headers",
   "writeRelabelConfigs",
   "queueConfig",
+  "maxDiskBytes",
   ...HTTP_FIELDS,
 ] as const;
 const QUEUE_FIELDS = [
@@ -421,9 +441,7 @@ function resolveRoot(ctx: Ctx, input: unknown): ResolvedConfig {
       } else {
         ctx.add(
           path,
-          `same endpoint configuration as ${indexPath(rwPath, prev)} (give each a distinct ${
-            ctx.n("name")
-          })`,
+          `same URL as ${indexPath(rwPath, prev)} (give each a distinct ${ctx.n("name")})`,
         );
       }
     } else {
@@ -440,6 +458,7 @@ function defaultGlobal(): ResolvedGlobal {
     scrapeIntervalMs: DEFAULT_SCRAPE_INTERVAL_MS,
     scrapeTimeoutMs: DEFAULT_SCRAPE_TIMEOUT_MS,
     externalLabels: {},
+    keepDroppedTargets: DEFAULT_KEEP_DROPPED_TARGETS,
   };
 }
 
@@ -471,7 +490,13 @@ function resolveGlobal(ctx: Ctx, v: unknown, path: string): ResolvedGlobal {
     ctx.f(path, "externalLabels"),
     labelNameProblem,
   );
-  return { scrapeIntervalMs: intervalMs, scrapeTimeoutMs: timeoutMs, externalLabels };
+  const keep = readInt(ctx, own(o, "keepDroppedTargets"), ctx.f(path, "keepDroppedTargets"), 0);
+  return {
+    scrapeIntervalMs: intervalMs,
+    scrapeTimeoutMs: timeoutMs,
+    externalLabels,
+    keepDroppedTargets: typeof keep === "number" && keep > 0 ? keep : DEFAULT_KEEP_DROPPED_TARGETS,
+  };
 }
 
 function resolveScrape(
@@ -545,6 +570,7 @@ function resolveScrape(
     const labels = readStringMap(ctx, own(so, "labels"), ctx.f(sp, "labels"), labelNameProblem);
     staticConfigs.push({ targets, labels });
   });
+  const keepDropped = readInt(ctx, own(o, "keepDroppedTargets"), f("keepDroppedTargets"), 0);
 
   return {
     jobName,
@@ -557,6 +583,11 @@ function resolveScrape(
     honorTimestamps: typeof honorTimestamps === "boolean" ? honorTimestamps : true,
     sampleLimit: typeof sampleLimit === "number" ? sampleLimit : 0,
     staticConfigs,
+    ...resolveServiceDiscovery(ctx, o, path),
+    // 0 inherits, as in Prometheus.
+    keepDroppedTargets: typeof keepDropped === "number" && keepDropped > 0
+      ? keepDropped
+      : global.keepDroppedTargets,
     relabelConfigs: resolveRelabelList(ctx, own(o, "relabelConfigs"), f("relabelConfigs")),
     metricRelabelConfigs: resolveRelabelList(
       ctx,
@@ -837,6 +868,7 @@ function resolveRemoteWrite(
       f("writeRelabelConfigs"),
     ),
     queue: resolveQueue(ctx, own(o, "queueConfig"), f("queueConfig")),
+    maxDiskBytes: readBytes(ctx, own(o, "maxDiskBytes"), f("maxDiskBytes")) ?? 0,
     ...http,
   };
   const named = typeof name === "string" && name !== "";
@@ -864,10 +896,30 @@ function isHttpUrl(s: string): boolean {
   return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
 }
 
-/** The default endpoint name: 6 hex digits of the SHA-256 of the endpoint's config. */
+/**
+ * The default endpoint name: 6 hex digits of the SHA-256 of the endpoint's
+ * URL. Prometheus hashes the whole endpoint config; ferry's name is also the
+ * key of the endpoint's WAL delivery cursor, so it must survive changes to
+ * queue, header or relabel settings, or the undelivered backlog would be
+ * orphaned on the next restart.
+ */
+/** A byte size: a non-negative integer, or a string such as "512MB" (see `parseBytes`). */
+function readBytes(ctx: Ctx, v: unknown, path: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" && typeof v !== "string") {
+    ctx.add(path, `expected a byte size such as "512MB" or a number of bytes, got ${describe(v)}`);
+    return undefined;
+  }
+  try {
+    return parseBytes(v);
+  } catch (e) {
+    ctx.add(path, (e as Error).message);
+    return undefined;
+  }
+}
+
 function endpointHash(rw: ResolvedRemoteWrite): string {
-  const { name: _name, ...rest } = rw;
-  return createHash("sha256").update(JSON.stringify(rest)).digest("hex").slice(0, 6);
+  return createHash("sha256").update(rw.url).digest("hex").slice(0, 6);
 }
 
 function resolveQueue(ctx: Ctx, v: unknown, path: string): ResolvedQueueConfig {
@@ -908,4 +960,168 @@ function resolveQueue(ctx: Ctx, v: unknown, path: string): ResolvedQueueConfig {
     );
   }
   return q;
+}
+
+// ---------------------------------------------------------------------------
+// Service discovery: file_sd, http_sd, dns_sd
+
+const FILE_SD_FIELDS = ["files", "refreshInterval"] as const;
+const HTTP_SD_FIELDS = ["url", "refreshInterval", "httpHeaders", ...HTTP_FIELDS] as const;
+const HTTP_HEADER_FIELDS = ["values", "secrets", "files"] as const;
+const DNS_SD_FIELDS = ["names", "type", "port", "refreshInterval"] as const;
+const DNS_TYPES: readonly DnsRecordType[] = ["SRV", "A", "AAAA", "MX", "NS"];
+
+/** Headers an http_sd request sets itself (or that belong to the transport). */
+const SD_RESERVED_HEADERS = new Set([
+  ...RESERVED_HEADERS,
+  "authorization",
+  "x-prometheus-refresh-interval-seconds",
+]);
+
+function resolveServiceDiscovery(
+  ctx: Ctx,
+  o: Record<string, unknown>,
+  path: string,
+): Pick<ResolvedScrapeConfig, "fileSdConfigs" | "httpSdConfigs" | "dnsSdConfigs"> {
+  const list = <T>(name: string, one: (v: unknown, p: string) => T): T[] => {
+    const out: T[] = [];
+    readArray(ctx, own(o, name), ctx.f(path, name))?.forEach((item, i) => {
+      out.push(one(item, indexPath(ctx.f(path, name), i)));
+    });
+    return out;
+  };
+  return {
+    fileSdConfigs: list("fileSdConfigs", (v, p) => resolveFileSd(ctx, v, p)),
+    httpSdConfigs: list("httpSdConfigs", (v, p) => resolveHttpSd(ctx, v, p)),
+    dnsSdConfigs: list("dnsSdConfigs", (v, p) => resolveDnsSd(ctx, v, p)),
+  };
+}
+
+/** A refresh interval: absent → `def`; 0 is rejected. */
+function readRefresh(ctx: Ctx, o: Record<string, unknown>, path: string, def: number): number {
+  const p = ctx.f(path, "refreshInterval");
+  const ms = readDuration(ctx, own(o, "refreshInterval"), p);
+  if (ms === 0) ctx.add(p, "must be greater than 0");
+  return typeof ms === "number" && ms > 0 ? ms : def;
+}
+
+/** `*`, `?` and `[` are glob characters (only allowed in the last path element). */
+const GLOB_CHARS = /[*?[]/;
+
+function resolveFileSd(ctx: Ctx, v: unknown, path: string): ResolvedFileSdConfig {
+  const o = readObject(ctx, v, path, FILE_SD_FIELDS, true) ?? {};
+  const filesPath = ctx.f(path, "files");
+  const raw = own(o, "files");
+  const files = readStringList(ctx, raw, filesPath);
+  if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) {
+    ctx.add(filesPath, "required (at least one path or glob)");
+  }
+  files.forEach((file, i) => {
+    const problem = fileSdPatternProblem(file);
+    if (problem) ctx.add(indexPath(filesPath, i), problem);
+  });
+  return {
+    files: files.map((f) => resolveFile(ctx, f)),
+    refreshIntervalMs: readRefresh(ctx, o, path, DEFAULT_FILE_SD_REFRESH_MS),
+  };
+}
+
+function fileSdPatternProblem(file: string): string | undefined {
+  const q = JSON.stringify(file);
+  if (file === "") return "a path must not be empty";
+  const slash = file.lastIndexOf("/");
+  const dir = file.slice(0, slash + 1);
+  const base = file.slice(slash + 1);
+  if (GLOB_CHARS.test(dir)) {
+    return `${q}: glob characters are allowed only in the last path element`;
+  }
+  if (!/\.(?:json|ya?ml)$/i.test(base)) {
+    return `${q} must end in .json, .yml or .yaml`;
+  }
+  return undefined;
+}
+
+function resolveHttpSd(ctx: Ctx, v: unknown, path: string): ResolvedHttpSdConfig {
+  const o = readObject(ctx, v, path, HTTP_SD_FIELDS, true) ?? {};
+  const f = (name: string) => ctx.f(path, name);
+  const url = readString(ctx, own(o, "url"), f("url"));
+  if (url === undefined || url === "") ctx.add(f("url"), "required");
+  else if (typeof url === "string" && !isHttpUrl(url)) {
+    ctx.add(f("url"), `not an http(s) URL with a host: ${JSON.stringify(url)}`);
+  }
+  const http = resolveHttpClient(ctx, o, path);
+  const httpHeaders: ResolvedHttpSdConfig["httpHeaders"] = {};
+  const hp = f("httpHeaders");
+  const rawHeaders = own(o, "httpHeaders");
+  if (rawHeaders !== undefined && !isPlainObject(rawHeaders)) {
+    ctx.add(hp, `expected an object of header settings, got ${describe(rawHeaders)}`);
+  } else if (rawHeaders !== undefined) {
+    for (const name of Object.keys(rawHeaders)) {
+      const p = keyPath(hp, name);
+      if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+        ctx.add(p, `${JSON.stringify(name)} is not a valid HTTP header name`);
+      } else if (SD_RESERVED_HEADERS.has(name.toLowerCase())) {
+        ctx.add(
+          p,
+          `${JSON.stringify(name)} is reserved (use ${ctx.n("basicAuth")} or ${
+            ctx.n("authorization")
+          } for credentials)`,
+        );
+      }
+      const ho = readObject(ctx, rawHeaders[name], p, HTTP_HEADER_FIELDS, true) ?? {};
+      const values = readStringList(ctx, own(ho, "values"), ctx.f(p, "values"));
+      const secrets = readStringList(ctx, own(ho, "secrets"), ctx.f(p, "secrets"));
+      const files = readStringList(ctx, own(ho, "files"), ctx.f(p, "files"));
+      [...values, ...secrets].forEach((val) => {
+        if (/[\r\n\0]/.test(val)) ctx.add(p, "values must not contain CR, LF or NUL");
+      });
+      setOwn(httpHeaders, name, { values, secrets, files: files.map((x) => resolveFile(ctx, x)) });
+    }
+  }
+  return {
+    url: typeof url === "string" ? url : "",
+    refreshIntervalMs: readRefresh(ctx, o, path, DEFAULT_HTTP_SD_REFRESH_MS),
+    httpHeaders,
+    ...http,
+  };
+}
+
+function resolveDnsSd(ctx: Ctx, v: unknown, path: string): ResolvedDnsSdConfig {
+  const o = readObject(ctx, v, path, DNS_SD_FIELDS, true) ?? {};
+  const f = (name: string) => ctx.f(path, name);
+  const raw = own(o, "names");
+  const names = readStringList(ctx, raw, f("names"));
+  if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) {
+    ctx.add(f("names"), "required (at least one name)");
+  }
+  names.forEach((n, i) => {
+    if (n === "") ctx.add(indexPath(f("names"), i), "a name must not be empty");
+  });
+  const typeRaw = readString(ctx, own(o, "type"), f("type"));
+  let type: DnsRecordType = "SRV";
+  let typeOk = typeRaw !== INVALID;
+  if (typeof typeRaw === "string") {
+    const upper = typeRaw.toUpperCase();
+    if ((DNS_TYPES as readonly string[]).includes(upper)) type = upper as DnsRecordType;
+    else {
+      typeOk = false;
+      ctx.add(
+        f("type"),
+        `unknown record type ${JSON.stringify(typeRaw)} (want one of ${DNS_TYPES.join(", ")})`,
+      );
+    }
+  }
+  const port = readInt(ctx, own(o, "port"), f("port"), 0);
+  if (typeof port === "number" && port > 65535) {
+    ctx.add(f("port"), `must be at most 65535, got ${port}`);
+  }
+  if (typeOk && type !== "SRV" && (port === undefined || port === 0)) {
+    ctx.add(f("port"), `required for record type ${type} (only SRV records carry a port)`);
+  }
+  return {
+    names,
+    type,
+    port: typeof port === "number" ? port : 0,
+    refreshIntervalMs: readRefresh(ctx, o, path, DEFAULT_DNS_SD_REFRESH_MS),
+  };
 }

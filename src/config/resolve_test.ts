@@ -34,7 +34,12 @@ const rw = (extra: Record<string, unknown> = {}) => ({
 Deno.test("resolveConfig() applies Prometheus' defaults", async (t) => {
   await t.step("empty config", () => {
     assertEquals(resolveConfig({}), {
-      global: { scrapeIntervalMs: 60_000, scrapeTimeoutMs: 10_000, externalLabels: {} },
+      global: {
+        scrapeIntervalMs: 60_000,
+        scrapeTimeoutMs: 10_000,
+        externalLabels: {},
+        keepDroppedTargets: 1000,
+      },
       scrapeConfigs: [],
       remoteWrite: [],
     });
@@ -76,6 +81,10 @@ Deno.test("resolveConfig() applies Prometheus' defaults", async (t) => {
       honorTimestamps: true,
       sampleLimit: 0,
       staticConfigs: [{ targets: ["a:1"], labels: {} }],
+      fileSdConfigs: [],
+      httpSdConfigs: [],
+      dnsSdConfigs: [],
+      keepDroppedTargets: 1000,
       relabelConfigs: [],
       metricRelabelConfigs: [],
       followRedirects: true,
@@ -123,6 +132,7 @@ Deno.test("resolveConfig() applies Prometheus' defaults", async (t) => {
       remoteTimeoutMs: 30_000,
       headers: {},
       writeRelabelConfigs: [],
+      maxDiskBytes: 0,
       queue: {
         capacity: 10_000,
         maxShards: 50,
@@ -138,16 +148,16 @@ Deno.test("resolveConfig() applies Prometheus' defaults", async (t) => {
     assertEquals(got, want);
   });
 
-  await t.step("remote write name: 6 hex digits of the SHA-256 of the endpoint config", () => {
+  await t.step("remote write name: 6 hex digits of the SHA-256 of the endpoint URL", () => {
     const got = resolveConfig(rw()).remoteWrite[0];
-    const { name: _, ...rest } = got;
-    const hash = createHash("sha256").update(JSON.stringify(rest)).digest("hex");
+    const hash = createHash("sha256").update(got.url).digest("hex");
     assertEquals(got.name, hash.slice(0, 6));
     assertEquals(resolveConfig(rw()).remoteWrite[0].name, got.name, "stable");
     assert(resolveConfig(rw({ url: "http://other/" })).remoteWrite[0].name !== got.name);
-    assert(
-      resolveConfig(rw({ queueConfig: { capacity: 5 } })).remoteWrite[0].name !== got.name,
-      "any setting changes the name",
+    // The name keys the WAL delivery cursor: tuning an endpoint must not orphan its backlog.
+    assertEquals(
+      resolveConfig(rw({ queueConfig: { capacity: 5 }, remoteTimeout: "5s" })).remoteWrite[0].name,
+      got.name,
     );
     assertEquals(resolveConfig(rw({ name: "mine" })).remoteWrite[0].name, "mine");
   });
@@ -244,7 +254,7 @@ Deno.test("resolveConfig() reports every problem with its path", async (t) => {
     );
     rejects(
       { remoteWrite: [{ url: "http://a/" }, { url: "http://a/" }] },
-      "remoteWrite[1]: same endpoint configuration as remoteWrite[0] (give each a distinct name)",
+      "remoteWrite[1]: same URL as remoteWrite[0] (give each a distinct name)",
     );
     rejects(
       rw({ name: "" }),

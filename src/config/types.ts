@@ -33,6 +33,13 @@ export interface GlobalConfig {
   scrapeTimeout?: Duration;
   /** Labels added to every series sent to remote write (when the series lacks them). */
   externalLabels?: Record<string, string>;
+  /**
+   * Most targets dropped by relabeling that each job keeps for the UI, the API
+   * and `check targets` (0 = the default). Prometheus keeps all by default;
+   * ferry bounds them so 100,000 dropped pods cannot exhaust memory.
+   * @default 1000
+   */
+  keepDroppedTargets?: number;
 }
 
 /** HTTP client settings shared by scrape configs and remote-write endpoints. */
@@ -82,6 +89,14 @@ export interface ScrapeConfig extends HttpClientConfig {
   sampleLimit?: number;
   /** Fixed targets. */
   staticConfigs?: StaticConfig[];
+  /** Targets read from JSON or YAML files, re-read when they change. */
+  fileSdConfigs?: FileSdConfig[];
+  /** Targets fetched from HTTP endpoints that serve Prometheus' HTTP SD format. */
+  httpSdConfigs?: HttpSdConfig[];
+  /** Targets from DNS records (SRV, A, AAAA, MX, NS). */
+  dnsSdConfigs?: DnsSdConfig[];
+  /** Most dropped targets kept for the UI and API (0 = inherit). @default global.keepDroppedTargets */
+  keepDroppedTargets?: number;
   /** Relabeling applied to targets before scraping. */
   relabelConfigs?: RelabelConfig[];
   /** Relabeling applied to scraped series before they are stored. */
@@ -94,6 +109,64 @@ export interface StaticConfig {
   targets: string[];
   /** Labels added to every target of the group. */
   labels?: Record<string, string>;
+}
+
+/**
+ * file_sd: files holding a list of target groups, in Prometheus' format
+ * (`[{ "targets": ["host:port"], "labels": { "k": "v" } }]`), as JSON
+ * (`.json`) or YAML (`.yml`, `.yaml`). Each target gets `__meta_filepath`.
+ */
+export interface FileSdConfig {
+  /**
+   * Paths or globs, relative to the config file's directory; a glob (`*`, `?`,
+   * `[…]`) may appear only in the last path element, which must end in
+   * `.json`, `.yml` or `.yaml`.
+   */
+  files: string[];
+  /** How often to re-read the files; changes are also seen at once through file-system events. @default "5m" */
+  refreshInterval?: Duration;
+}
+
+/**
+ * http_sd: a URL that answers GET with a JSON list of target groups
+ * (`Content-Type: application/json`, status 200). Each target gets `__meta_url`.
+ */
+export interface HttpSdConfig extends HttpClientConfig {
+  /** The http(s) URL to fetch. */
+  url: string;
+  /** How often to fetch it. @default "1m" */
+  refreshInterval?: Duration;
+  /** Extra request headers; each may have several values, secrets and values read from files. */
+  httpHeaders?: Record<string, HttpHeader>;
+}
+
+/** Values of one custom HTTP header (Prometheus' `http_headers`); all of them are sent. */
+export interface HttpHeader {
+  values?: string[];
+  /** Like `values`, but never shown. */
+  secrets?: string[];
+  /** Files whose (trimmed) content is sent, read at every request. */
+  files?: string[];
+}
+
+/** DNS record types dns_sd can query. */
+export type DnsRecordType = "SRV" | "A" | "AAAA" | "MX" | "NS";
+
+/**
+ * dns_sd: targets from DNS records, refreshed periodically. Targets get
+ * `__meta_dns_name` and, by type, `__meta_dns_srv_record_target`,
+ * `__meta_dns_srv_record_port`, `__meta_dns_mx_record_target`,
+ * `__meta_dns_ns_record_target`.
+ */
+export interface DnsSdConfig {
+  /** Names to query. */
+  names: string[];
+  /** @default "SRV" */
+  type?: DnsRecordType;
+  /** The port of each target; required for every type but SRV (whose records carry it). */
+  port?: number;
+  /** @default "30s" */
+  refreshInterval?: Duration;
 }
 
 /** Relabeling actions. */
@@ -132,7 +205,10 @@ export interface RelabelConfig {
 export interface RemoteWriteConfig extends HttpClientConfig {
   /** Where to POST write requests. */
   url: string;
-  /** Name used in metrics and logs, unique. @default a hash of the endpoint config */
+  /**
+   * Name used in metrics and logs and as the key of the endpoint's WAL delivery cursor; unique.
+   * @default 6 hex digits of the SHA-256 of the URL (Prometheus hashes the whole config)
+   */
   name?: string;
   /** Timeout of one request. @default "30s" */
   remoteTimeout?: Duration;
@@ -142,6 +218,16 @@ export interface RemoteWriteConfig extends HttpClientConfig {
   writeRelabelConfigs?: RelabelConfig[];
   /** Batching and retry behaviour. */
   queueConfig?: QueueConfig;
+  /**
+   * ferry's extension (YAML `max_disk_bytes`): the most WAL this endpoint may
+   * hold back undelivered, as bytes or a size such as `"512MB"` (powers of
+   * 2). When it is exceeded, the endpoint skips its oldest undelivered WAL
+   * segments; the samples skipped are logged and counted in
+   * `prometheus_remote_storage_samples_dropped_total{reason="wal_disk_cap"}`.
+   * The WAL-wide cap is the flag `--storage.agent.max-disk-bytes`.
+   * @default 0 (no cap)
+   */
+  maxDiskBytes?: number | string;
 }
 
 /** Remote-write queue tuning, as Prometheus' `queue_config`. */
@@ -178,6 +264,7 @@ export interface ResolvedGlobal {
   scrapeIntervalMs: number;
   scrapeTimeoutMs: number;
   externalLabels: Record<string, string>;
+  keepDroppedTargets: number;
 }
 
 export interface ResolvedHttpClient {
@@ -197,8 +284,33 @@ export interface ResolvedScrapeConfig extends ResolvedHttpClient {
   honorTimestamps: boolean;
   sampleLimit: number;
   staticConfigs: { targets: string[]; labels: Record<string, string> }[];
+  fileSdConfigs: ResolvedFileSdConfig[];
+  httpSdConfigs: ResolvedHttpSdConfig[];
+  dnsSdConfigs: ResolvedDnsSdConfig[];
+  /** Always at least 1. */
+  keepDroppedTargets: number;
   relabelConfigs: ResolvedRelabelConfig[];
   metricRelabelConfigs: ResolvedRelabelConfig[];
+}
+
+export interface ResolvedFileSdConfig {
+  /** Absolute when the config's directory was known. */
+  files: string[];
+  refreshIntervalMs: number;
+}
+
+export interface ResolvedHttpSdConfig extends ResolvedHttpClient {
+  url: string;
+  refreshIntervalMs: number;
+  httpHeaders: Record<string, { values: string[]; secrets: string[]; files: string[] }>;
+}
+
+export interface ResolvedDnsSdConfig {
+  names: string[];
+  type: DnsRecordType;
+  /** 0 for SRV without a port. */
+  port: number;
+  refreshIntervalMs: number;
 }
 
 export interface ResolvedRelabelConfig {
@@ -229,4 +341,6 @@ export interface ResolvedRemoteWrite extends ResolvedHttpClient {
   headers: Record<string, string>;
   writeRelabelConfigs: ResolvedRelabelConfig[];
   queue: ResolvedQueueConfig;
+  /** WAL bytes this endpoint may hold back undelivered; 0: no cap. */
+  maxDiskBytes: number;
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Discoverer, TargetGroup } from "./types.ts";
+import type { Discoverer, DiscoveryResult, TargetGroup } from "./types.ts";
 
 /** Reports the configured groups once, then idles until aborted. */
 export class StaticDiscoverer implements Discoverer {
@@ -16,6 +16,10 @@ export class StaticDiscoverer implements Discoverer {
       targets: c.targets.map((address) => ({ __address__: address })),
       labels: { ...c.labels },
     }));
+  }
+
+  discoverOnce(_signal: AbortSignal): Promise<DiscoveryResult> {
+    return Promise.resolve({ groups: this.#groups, errors: [] });
   }
 
   run(signal: AbortSignal, update: (groups: TargetGroup[]) => void): Promise<void> {

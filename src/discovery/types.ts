@@ -15,7 +15,22 @@ export interface TargetGroup {
   labels: Record<string, string>;
 }
 
+/** What one discovery pass found. */
+export interface DiscoveryResult {
+  /** The groups of every source (a source that failed contributes its last good groups, if any). */
+  groups: TargetGroup[];
+  /** One message per source that failed in this pass; empty when all were read. */
+  errors: string[];
+}
+
 /** Produces target groups until `signal` aborts. */
 export interface Discoverer {
+  /**
+   * Reports the full current set of groups through `update` whenever it
+   * changes (the first call has every source), until `signal` aborts. A source
+   * that fails keeps its last good groups; one that vanished is left out.
+   */
   run(signal: AbortSignal, update: (groups: TargetGroup[]) => void): Promise<void>;
+  /** One discovery pass, for `check targets`: what every source gives now, and what failed. */
+  discoverOnce(signal: AbortSignal): Promise<DiscoveryResult>;
 }

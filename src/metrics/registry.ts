@@ -11,7 +11,7 @@
 import { quote } from "../model/labels.ts";
 import { formatValue } from "../model/sample.ts";
 
-export type MetricType = "counter" | "gauge" | "histogram";
+export type MetricType = "counter" | "gauge" | "histogram" | "summary";
 
 interface Family {
   name: string;
@@ -98,6 +98,26 @@ export class Histogram implements Child {
   }
 }
 
+/** A summary without quantiles: only `_sum` and `_count`. */
+export class Summary implements Child {
+  #sum = 0;
+  #count = 0;
+  constructor(readonly labelText: string) {}
+  observe(v: number): void {
+    this.#sum += v;
+    this.#count++;
+  }
+  get count(): number {
+    return this.#count;
+  }
+  get sum(): number {
+    return this.#sum;
+  }
+  render(name: string, lt: string): string {
+    return `${name}_sum${lt} ${formatValue(this.#sum)}\n${name}_count${lt} ${this.#count}\n`;
+  }
+}
+
 /** Default histogram buckets for durations in seconds. */
 export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -128,6 +148,11 @@ export class Registry {
       "histogram",
       (lt) => new Histogram(lt, opts.buckets ?? DEFAULT_BUCKETS),
     ) as Histogram;
+  }
+
+  /** Returns the summary child (sum and count, no quantiles) for these labels. */
+  summary(opts: MetricOptions): Summary {
+    return this.#child(opts, "summary", (lt) => new Summary(lt)) as Summary;
   }
 
   /** Removes the child with these labels (a component stopped). */

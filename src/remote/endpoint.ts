@@ -14,13 +14,19 @@
 import type { ResolvedRemoteWrite } from "../config/types.ts";
 import type { Registry } from "../metrics/registry.ts";
 import type { Labels } from "../model/labels.ts";
-import type { DeliveryCursor, WalChunk, WalPosition, WalSource } from "../storage/types.ts";
+import {
+  comparePositions,
+  type DeliveryCursor,
+  type WalChunk,
+  type WalPosition,
+  type WalSource,
+} from "../storage/types.ts";
 import { log } from "../util/log.ts";
 import { realClock } from "../util/clock.ts";
 import protobuf from "protobufjs";
 import { RemoteWriteClient } from "./client.ts";
 import { encodeWriteRequest, snappyEncode } from "./codec.ts";
-import { RemoteMetrics } from "./metrics.ts";
+import { RemoteMetrics, type WalDropReason } from "./metrics.ts";
 import { AckTracker, type Batch, type ChunkEntry, type Clock, SampleQueue } from "./queue.ts";
 
 const logger = log("remote");
@@ -52,7 +58,7 @@ export interface EndpointStatus {
   samplesFailed: number;
   /** Samples re-sent after recoverable failures (counted per retry). */
   samplesRetried: number;
-  /** Samples never sent: dropped by write relabeling or of unknown series. */
+  /** Samples never sent: dropped by write relabeling, of unknown series, or by the WAL (retention, disk cap). */
   samplesDropped: number;
   /** Samples read from the WAL and not yet settled. */
   samplesPending: number;
@@ -206,9 +212,23 @@ export class RemoteEndpoint {
     }
   }
 
+  /**
+   * Counts undelivered samples the WAL dropped for this endpoint (retention
+   * or disk cap; the WAL logs each drop and moves the cursor past them).
+   */
+  recordWalDrop(reason: WalDropReason, samples: number): void {
+    if (samples <= 0) return;
+    this.#metrics.droppedByWal[reason].inc(samples);
+    this.#samplesDropped += samples;
+  }
+
   /** A snapshot of counters and positions. */
   status(): EndpointStatus {
-    const pos = this.#tracker?.acked ?? this.#cursor?.position ?? { segment: 0, offset: 0 };
+    const acked = this.#tracker?.acked, saved = this.#cursor?.position;
+    // A WAL drop (retention, disk cap) moves the cursor past what was acknowledged.
+    const pos = acked && saved && comparePositions(saved, acked) > 0
+      ? saved
+      : acked ?? saved ?? { segment: 0, offset: 0 };
     return {
       name: this.name,
       url: this.#client.displayUrl,
@@ -266,7 +286,8 @@ export class RemoteEndpoint {
       while (!signal.aborted) {
         try {
           this.#readerWaiting = true;
-          for await (const chunk of this.#deps.source.tail(pos, signal)) {
+          const chunks = this.#deps.source.tail(pos, signal, { cursor: this.name });
+          for await (const chunk of chunks) {
             this.#readerWaiting = false;
             this.#chunksRead++;
             if (!(await this.#ingest(chunk, signal))) break;

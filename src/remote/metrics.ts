@@ -29,7 +29,13 @@ export const SENT_BATCH_BUCKETS = [
 ];
 
 /** Why samples were dropped before sending (the `reason` label of `…_samples_dropped_total`). */
-export type DropReason = "dropped_series" | "unintentionally_dropped_series";
+export type DropReason =
+  | "dropped_series"
+  | "unintentionally_dropped_series"
+  | WalDropReason;
+
+/** Undelivered samples the WAL dropped for this endpoint (retention, disk caps). */
+export type WalDropReason = "retention" | "wal_disk_cap";
 
 /** The metrics of one endpoint. */
 export class RemoteMetrics {
@@ -43,6 +49,8 @@ export class RemoteMetrics {
   readonly droppedByRelabel: Counter;
   /** Samples of series refs whose labels were unknown. */
   readonly droppedUnknown: Counter;
+  /** Undelivered samples the WAL dropped for this endpoint, by reason. */
+  readonly droppedByWal: Record<WalDropReason, Counter>;
   /** Compressed request bytes sent (per attempt). */
   readonly bytesTotal: Counter;
   /** Samples read from the WAL and not yet sent or dropped. */
@@ -84,6 +92,13 @@ export class RemoteMetrics {
       help: "Samples read from the WAL but never sent, by reason.",
       labels: { ...labels, reason: "unintentionally_dropped_series" },
     });
+    const walDrop = (reason: WalDropReason) =>
+      registry.counter({
+        name: PREFIX + "samples_dropped_total",
+        help: "Samples read from the WAL but never sent, by reason.",
+        labels: { ...labels, reason },
+      });
+    this.droppedByWal = { retention: walDrop("retention"), wal_disk_cap: walDrop("wal_disk_cap") };
     this.bytesTotal = registry.counter({
       name: PREFIX + "bytes_total",
       help: "Compressed bytes of sample requests, counted on every attempt.",
@@ -124,5 +139,7 @@ export class RemoteMetrics {
     ) r.remove(PREFIX + n, l);
     r.remove(PREFIX + "samples_dropped_total", { ...l, reason: "dropped_series" });
     r.remove(PREFIX + "samples_dropped_total", { ...l, reason: "unintentionally_dropped_series" });
+    r.remove(PREFIX + "samples_dropped_total", { ...l, reason: "retention" });
+    r.remove(PREFIX + "samples_dropped_total", { ...l, reason: "wal_disk_cap" });
   }
 }

@@ -38,6 +38,7 @@ export function rwConfig(
     remoteTimeoutMs: 5_000,
     headers: {},
     writeRelabelConfigs: [],
+    maxDiskBytes: 0,
     followRedirects: true,
     ...rest,
     queue: {

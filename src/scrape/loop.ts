@@ -104,6 +104,8 @@ export class ScrapeLoop {
   #lastScrape: number | null = null;
   #lastDuration = 0;
   #stopped = false;
+  /** Counts of the current scrape (reused; no allocation per scrape). */
+  readonly #counts = { scraped: 0, post: 0, added: 0 };
 
   constructor(target: ScrapeTarget, deps: ScrapeLoopDeps) {
     this.target = target;
@@ -175,33 +177,38 @@ export class ScrapeLoop {
     if (this.#stopped || signal?.aborted) return;
 
     let app = this.#deps.appendable.appender();
-    let scraped = 0, post = 0, added = 0;
+    const counts = this.#counts;
+    counts.scraped = counts.post = counts.added = 0;
     if (body !== null) {
       try {
-        [scraped, post, added] = this.#appendBody(app, body, t, iter, config);
+        this.#appendBody(app, body, t, iter, config);
       } catch (e) {
+        // As Prometheus: nothing of a failed scrape is kept, but the counts
+        // reached before the failure are reported.
         err = e;
+        if (e instanceof SampleLimitError) metrics?.sampleLimitExceeded();
         app.rollback();
         this.#forgetUncommitted(iter);
         app = this.#deps.appendable.appender();
-        scraped = post = added = 0;
       }
     }
     // Series of the previous scrape missing now become stale; a failed scrape
     // is treated like an empty one.
     this.#appendStaleMarkers(app, t);
-    this.#prevIter = iter;
 
     const duration = (clock.now() - start) / 1000;
     const up = err === null ? 1 : 0;
-    const report = [up, duration, scraped, post, added];
+    const report = [up, duration, counts.scraped, counts.post, counts.added];
     for (let i = 0; i < report.length; i++) {
       this.#reportRefs[i] = app.append(this.#reportRefs[i], this.#reportLabels[i], t, report[i]);
     }
     try {
       await app.commit();
+      this.#prevIter = iter;
     } catch (e) {
-      // Storage failed: nothing of this scrape is durable; refs created now are not valid.
+      // Storage failed: nothing of this scrape is durable, its staleness markers
+      // included; refs created now are not valid, and "the previous scrape" stays
+      // the one before.
       this.#forgetUncommitted(iter);
       this.#reportRefs.fill(0);
       err ??= e;
@@ -265,22 +272,23 @@ export class ScrapeLoop {
     return await res.text();
   }
 
-  /** Parses and appends a body; returns [scraped, postRelabel, added]. */
+  /** Parses and appends a body, counting into `#counts`; throws on a parse error or the sample limit. */
   #appendBody(
     app: Appender,
     body: string,
     t: number,
     iter: number,
     config: ResolvedScrapeConfig,
-  ): [number, number, number] {
+  ): void {
     const cache = this.#cache;
+    const counts = this.#counts;
     const p = new PromParser(body);
     const honorTs = config.honorTimestamps;
     const limit = config.sampleLimit;
-    let scraped = 0, post = 0, added = 0;
+    let exceeded = false;
     for (let kind = p.next(); kind !== null; kind = p.next()) {
       if (kind !== "series") continue;
-      scraped++;
+      counts.scraped++;
       const key = p.series();
       let e = cache.get(key);
       if (e === undefined) {
@@ -294,7 +302,7 @@ export class ScrapeLoop {
         };
         // A copy, so the cache does not pin the whole scraped body in memory.
         cache.set(p.ownedSeries(), e);
-        if (e.labels !== null) added++;
+        if (e.labels !== null) counts.added++;
       }
       if (e.labels === null) {
         if (e.seen !== iter) e.prevSeen = e.seen;
@@ -302,15 +310,17 @@ export class ScrapeLoop {
         continue;
       }
       if (e.seen === iter) continue; // duplicate series in one scrape: first sample wins
+      // Past the limit the scrape fails; keep parsing only to report the counts.
+      if (++counts.post > limit && limit > 0) exceeded = true;
+      if (exceeded) continue;
       const pts = p.timestamp();
       const ts = honorTs && pts !== null ? pts : t;
       e.hasTs = honorTs && pts !== null;
       e.ref = app.append(e.ref, e.labels, ts, p.value());
       e.prevSeen = e.seen;
       e.seen = iter;
-      if (++post > limit && limit > 0) throw new SampleLimitError(limit);
     }
-    return [scraped, post, added];
+    if (exceeded) throw new SampleLimitError(limit);
   }
 
   /** Attaches target labels (honor_labels rules) and applies metric relabeling. */

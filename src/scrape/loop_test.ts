@@ -2,69 +2,9 @@ import { assert, assertEquals } from "../testing/assert.ts";
 import type { ResolvedScrapeConfig } from "../config/types.ts";
 import { Labels } from "../model/labels.ts";
 import { compileRules } from "../relabel/relabel.ts";
-import type { Appendable, Appender, SeriesRef } from "../storage/types.ts";
 import { ManualClock } from "../util/clock.ts";
 import { ACCEPT_HEADER, ScrapeLoop, type ScrapeTarget } from "./loop.ts";
-
-/** One committed sample as the fake storage saw it. */
-interface Rec {
-  series: string;
-  t: number;
-  v: number | "stale";
-  ref: SeriesRef;
-}
-
-/** An Appendable that records committed samples and hands out refs by label identity. */
-class RecordingDb implements Appendable {
-  committed: Rec[][] = [];
-  refs = new Map<string, SeriesRef>();
-  failCommit = false;
-  appender(): Appender {
-    const pending: Rec[] = [];
-    const pendingRefs = new Map<string, SeriesRef>();
-    const resolve = (ref: SeriesRef, l: Labels) => {
-      const key = l.toString();
-      if (ref !== 0) {
-        const known = this.refs.get(key) ?? pendingRefs.get(key);
-        if (known !== ref) throw new Error(`ref ${ref} does not belong to ${key} (have ${known})`);
-        return ref;
-      }
-      let r = this.refs.get(key) ?? pendingRefs.get(key);
-      if (r === undefined) {
-        r = this.refs.size + pendingRefs.size + 1;
-        pendingRefs.set(key, r);
-      }
-      return r;
-    };
-    return {
-      append: (ref, l, t, v) => {
-        const r = resolve(ref, l);
-        pending.push({ series: l.toString(), t, v, ref: r });
-        return r;
-      },
-      appendStale: (ref, l, t) => {
-        const r = resolve(ref, l);
-        pending.push({ series: l.toString(), t, v: "stale", ref: r });
-        return r;
-      },
-      commit: () => {
-        if (this.failCommit) return Promise.reject(new Error("disk full"));
-        for (const [k, r] of pendingRefs) this.refs.set(k, r);
-        this.committed.push(pending.slice());
-        return Promise.resolve();
-      },
-      rollback: () => {
-        pending.length = 0;
-        pendingRefs.clear();
-      },
-    };
-  }
-  last(): Map<string, number | "stale"> {
-    const m = new Map<string, number | "stale">();
-    for (const r of this.committed.at(-1) ?? []) m.set(r.series, r.v);
-    return m;
-  }
-}
+import { type Rec, RecordingDb } from "./testutil.ts";
 
 function config(over: Partial<ResolvedScrapeConfig> = {}): ResolvedScrapeConfig {
   return {
@@ -78,6 +18,10 @@ function config(over: Partial<ResolvedScrapeConfig> = {}): ResolvedScrapeConfig 
     honorTimestamps: true,
     sampleLimit: 0,
     staticConfigs: [],
+    fileSdConfigs: [],
+    httpSdConfigs: [],
+    dnsSdConfigs: [],
+    keepDroppedTargets: 1000,
     relabelConfigs: [],
     metricRelabelConfigs: [],
     followRedirects: true,
@@ -215,13 +159,28 @@ Deno.test("network errors and timeouts fail the scrape with a readable error", a
   assertEquals(loop.status().lastError, "scrape timed out after 10s");
 });
 
-Deno.test("sample_limit fails the whole scrape", async () => {
+Deno.test("sample_limit fails the whole scrape but reports the counts, as Prometheus", async () => {
   const { db, loop } = setup(["a 1\nb 2\nc 3\n"], { sampleLimit: 2 });
   await loop.scrapeOnce(1_000_000);
   const got = db.last();
   assertEquals(got.get(S("up")), 0);
   assertEquals(got.has(S("a")), false);
+  // The usual alert compares post_metric_relabeling with the limit: it must not read 0 here.
+  assertEquals(got.get(S("scrape_samples_scraped")), 3);
+  assertEquals(got.get(S("scrape_samples_post_metric_relabeling")), 3);
+  assertEquals(got.get(S("scrape_series_added")), 3);
   assert(loop.status().lastError.includes("sample limit"));
+});
+
+Deno.test("after a failed commit, series missing from the next scrape still get markers", async () => {
+  const { db, loop } = setup(["a 1\nb 2\n", "a 1\nb 2\n", "a 1\n"]);
+  await loop.scrapeOnce(1_000_000);
+  db.failCommit = true;
+  await loop.scrapeOnce(1_000_000);
+  db.failCommit = false;
+  await loop.scrapeOnce(1_000_000);
+  assertEquals(db.last().get(S("b")), "stale");
+  assertEquals(db.last().get(S("a")), 1);
 });
 
 Deno.test("honor_labels false renames clashing scraped labels to exported_*", async () => {

@@ -5,8 +5,7 @@
  */
 
 import type { ResolvedScrapeConfig } from "../config/types.ts";
-import { StaticDiscoverer } from "../discovery/static.ts";
-import type { Discoverer, TargetGroup } from "../discovery/types.ts";
+import { createDiscoverers, DiscoveryManager, type NamedDiscoverer } from "../discovery/mod.ts";
 import { log } from "../util/log.ts";
 import { type PoolDeps, ScrapePool } from "./pool.ts";
 
@@ -14,34 +13,49 @@ const logger = log("scrape");
 
 interface Job {
   pool: ScrapePool;
-  abort: AbortController;
-  discovery: Promise<void>[];
+}
+
+/** Options of {@link ScrapeManager} beyond the pools' dependencies. */
+export interface ScrapeManagerOptions {
+  /** Least time between two target updates of a pool. @default 5000 (as Prometheus) */
+  discoveryUpdateIntervalMs?: number;
+  /** Builds a job's discoverers. @default createDiscoverers */
+  discoverers?: (cfg: ResolvedScrapeConfig) => NamedDiscoverer[];
 }
 
 /** Runs the scrape pools of a config. */
 export class ScrapeManager {
   readonly #deps: PoolDeps;
   readonly #jobs = new Map<string, Job>();
+  readonly #discovery: DiscoveryManager;
+  readonly #discoverers: (cfg: ResolvedScrapeConfig) => NamedDiscoverer[];
 
-  constructor(deps: PoolDeps) {
+  constructor(deps: PoolDeps, opts: ScrapeManagerOptions = {}) {
     this.#deps = deps;
+    this.#discovery = new DiscoveryManager({
+      registry: deps.registry,
+      clock: deps.clock,
+      updateIntervalMs: opts.discoveryUpdateIntervalMs,
+    });
+    this.#discoverers = opts.discoverers ?? ((cfg) =>
+      createDiscoverers(cfg, {
+        registry: deps.registry,
+        clock: deps.clock,
+        fetch: deps.fetch,
+        userAgent: deps.userAgent,
+      }));
   }
 
   /** Starts a pool and its discovery for every job. */
   start(configs: ResolvedScrapeConfig[]): void {
     for (const cfg of configs) {
       const pool = new ScrapePool(cfg, this.#deps);
-      const abort = new AbortController();
-      const discoverers = discoverersFor(cfg);
-      // Each discoverer reports its full set; the pool gets the union.
-      const latest: TargetGroup[][] = discoverers.map(() => []);
-      const discovery = discoverers.map((d, i) =>
-        d.run(abort.signal, (groups) => {
-          latest[i] = groups;
-          if (!abort.signal.aborted) pool.sync(latest.flat());
-        }).catch((err) => logger.error("discovery failed", { job: cfg.jobName, err: String(err) }))
-      );
-      this.#jobs.set(cfg.jobName, { pool, abort, discovery });
+      // The discovery manager merges the job's discoverers and rate-limits updates.
+      this.#discovery.startJob(cfg.jobName, {
+        discoverers: this.#discoverers(cfg),
+        sync: (groups) => pool.sync(groups),
+      });
+      this.#jobs.set(cfg.jobName, { pool });
       logger.info("started scrape pool {job}", {
         job: cfg.jobName,
         interval: cfg.scrapeIntervalMs,
@@ -58,16 +72,7 @@ export class ScrapeManager {
   async stop(): Promise<void> {
     const jobs = [...this.#jobs.values()];
     this.#jobs.clear();
-    for (const j of jobs) j.abort.abort();
-    await Promise.all(jobs.map(async (j) => {
-      await Promise.all(j.discovery);
-      await j.pool.stop({ stale: false });
-    }));
+    await this.#discovery.stop();
+    await Promise.all(jobs.map((j) => j.pool.stop({ stale: false })));
   }
-}
-
-function discoverersFor(cfg: ResolvedScrapeConfig): Discoverer[] {
-  const out: Discoverer[] = [];
-  if (cfg.staticConfigs.length > 0) out.push(new StaticDiscoverer(cfg.staticConfigs, cfg.jobName));
-  return out;
 }

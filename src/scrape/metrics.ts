@@ -9,6 +9,7 @@ import type { Registry } from "../metrics/registry.ts";
 /** Per-pool scrape metrics a loop reports into. */
 export interface ScrapeMetrics {
   scraped(durationSeconds: number, ok: boolean): void;
+  sampleLimitExceeded(): void;
 }
 
 /** Creates the metrics of one scrape pool. */
@@ -34,7 +35,14 @@ export function createPoolMetrics(
     help: "Scrapes of targets in this scrape pool that failed.",
     labels,
   });
+  const exceeded = registry.counter({
+    name: "prometheus_target_scrapes_exceeded_sample_limit_total",
+    help: "Scrapes that hit the sample limit and were rejected.",
+  });
   return {
+    sampleLimitExceeded() {
+      exceeded.inc();
+    },
     scraped(d: number, ok: boolean) {
       duration.observe(d);
       if (!ok) failed.inc();

@@ -28,7 +28,7 @@ export interface PoolDeps {
   offsetSeed: number;
   userAgent: string;
   fetch?: typeof fetch;
-  /** Most dropped targets kept for the API and UI. @default 1000 */
+  /** Most dropped targets kept for the API and UI when the job's config sets none. @default 1000 */
   keepDroppedTargets?: number;
 }
 
@@ -53,6 +53,8 @@ export class ScrapePool {
   readonly #targetRules: CompiledRules;
   readonly #metricRules: CompiledRules;
   readonly #loops = new Map<string, Running>();
+  /** Loops of removed targets still writing their staleness markers. */
+  readonly #stopping = new Set<Promise<void>>();
   #dropped: DroppedTarget[] = [];
   #droppedCount = 0;
   readonly #metrics;
@@ -82,7 +84,7 @@ export class ScrapePool {
     const wanted = new Map<string, ScrapeTarget>();
     const dropped: DroppedTarget[] = [];
     let droppedCount = 0;
-    const keep = this.#deps.keepDroppedTargets ?? 1000;
+    const keep = this.config.keepDroppedTargets || this.#deps.keepDroppedTargets || 1000;
     for (const g of groups) {
       for (const t of g.targets) {
         const r = populateLabels(t, g.labels, this.config, this.#targetRules);
@@ -121,12 +123,17 @@ export class ScrapePool {
       if (wanted.has(key)) continue;
       this.#loops.delete(key);
       run.abort.abort();
-      run.loop.stop({ stale: true }).catch((err) =>
-        logger.error("writing staleness markers failed", {
-          job: this.config.jobName,
-          err: String(err),
-        })
-      );
+      // Wait for an in-flight scrape to settle so its commit and the markers do not interleave.
+      const stopping: Promise<void> = run.done
+        .then(() => run.loop.stop({ stale: true }))
+        .catch((err) =>
+          logger.error("writing staleness markers failed", {
+            job: this.config.jobName,
+            err: String(err),
+          })
+        )
+        .finally(() => this.#stopping.delete(stopping));
+      this.#stopping.add(stopping);
     }
     for (const [key, target] of wanted) {
       if (this.#loops.has(key)) continue;
@@ -165,6 +172,8 @@ export class ScrapePool {
       await r.done;
       await r.loop.stop(opts);
     }));
+    // Markers of targets removed just before are part of what shutdown must finish.
+    await Promise.all(this.#stopping);
     this.#metrics.dispose();
   }
 }

@@ -2,7 +2,9 @@
  * The agent db: series refs over a write-ahead log, as Prometheus Agent
  * keeps them. Scrapes append through `appender()`; remote endpoints read
  * through `tail()` and record progress in named cursors; `truncate()`
- * deletes what every endpoint has delivered.
+ * deletes what every endpoint has delivered, drops undelivered data only
+ * when retention or a disk cap demands it (counted per cursor), and
+ * garbage-collects series that went quiet.
  *
  * @module
  */
@@ -18,6 +20,7 @@ import {
   comparePositions,
   type DeliveryCursor,
   type SeriesRef,
+  type TailOptions,
   type WalChunk,
   type WalPosition,
   type WalSource,
@@ -29,20 +32,54 @@ import { READ_CHUNK, RecordReader } from "./wal/reader.ts";
 import {
   decodeSamples,
   decodeSeries,
+  isSamplesType,
   MAX_REF,
   MAX_TIMESTAMP,
-  maxSampleRef,
   RecordEncoder,
   recordError,
   RecordType,
   SampleBuffer,
   type SeriesEntry,
 } from "./wal/record.ts";
+import { type LossReport, noLoss } from "./wal/repair.ts";
 import { segmentName } from "./wal/segment.ts";
-import { Wal } from "./wal/wal.ts";
+import { countSamplesBefore, SegmentStats } from "./wal/stats.ts";
+import { type ReplayStatus, Wal } from "./wal/wal.ts";
 
 /** WAL sync policy: fsync on every commit, or at most every `intervalMs`. */
 export type SyncPolicy = "commit" | { intervalMs: number };
+
+/** Why undelivered data was dropped (the `reason` label of `prometheus_remote_storage_samples_dropped_total`). */
+export type DropReason = "retention" | "wal_disk_cap";
+
+/** Undelivered data a cursor lost to retention or a disk cap. */
+export interface DropEvent {
+  /** The cursor (remote endpoint name). */
+  cursor: string;
+  reason: DropReason;
+  /** Samples between `from` and `to` that were never handed to the cursor's reader. */
+  samples: number;
+  /** Where the cursor's data effectively started (its position, or what its reader had read). */
+  from: WalPosition;
+  /** Where it continues. */
+  to: WalPosition;
+}
+
+/** What the last open found while replaying the WAL. */
+export interface ReplayReport extends ReplayStatus {
+  /** Wall time the replay took. */
+  durationSeconds: number;
+  /** Series known after the replay. */
+  series: number;
+  /** Samples in the replayed segments. */
+  samples: number;
+  /** Samples whose series record is missing (lost to corruption); remote write drops them. */
+  orphanedSamples: number;
+  /** Damaged files repaired. */
+  corruptions: number;
+  /** What the repaired files lost, summed. */
+  lost: LossReport;
+}
 
 /** Options of `AgentDb.open`. */
 export interface AgentDbOptions {
@@ -52,7 +89,8 @@ export interface AgentDbOptions {
    * `"commit"`: fdatasync before each commit resolves (group commit: commits
    * queued while a write is under way share one write and one fsync).
    * `{ intervalMs }`: commits resolve after the write; the head segment is
-   * fsynced at most every `intervalMs` (a crash may lose that much).
+   * fsynced at most every `intervalMs` (a crash of the machine may lose that
+   * much; a crash of the process loses nothing written).
    * @default {{ intervalMs: 1000 }}
    */
   sync?: SyncPolicy;
@@ -67,36 +105,102 @@ export interface AgentDbOptions {
   truncateIntervalMs?: number;
   /** How long `tail()` waits for a commit notification before looking again. @default {1000} */
   tailPollMs?: number;
+  /**
+   * `--storage.agent.retention.min-time`: a series is garbage-collected only
+   * once nothing was appended to it for this long (and no live cursor still
+   * has its samples ahead). @default {300000} (5 min)
+   */
+  minTimeMs?: number;
+  /**
+   * `--storage.agent.retention.max-time`: completed segments whose newest
+   * sample is older than this are dropped even if not delivered (counted,
+   * reason `retention`). 0 disables. @default {0}
+   */
+  maxTimeMs?: number;
+  /**
+   * `--storage.agent.max-disk-bytes`: segments plus checkpoint plus a full
+   * head segment stay under this; the oldest undelivered segments are dropped
+   * to keep it (counted, reason `wal_disk_cap`). 0 disables. @default {0}
+   */
+  maxDiskBytes?: number;
+  /**
+   * A non-empty head segment older than this is completed at the next
+   * truncation, so retention and series GC also work on a WAL that fills
+   * slowly. 0 disables. @default {3600000} (1 h)
+   */
+  headMaxAgeMs?: number;
+  /** Called whenever undelivered data is dropped for a cursor (after it was logged). */
+  onDrop?: (e: DropEvent) => void;
 }
 
 /** Series per series record (bounds record size in commits and checkpoints). */
 const SERIES_PER_RECORD = 1000;
 /** `tail()` yields a chunk once it holds this many samples. */
 const MAX_CHUNK_SAMPLES = 16384;
+/**
+ * Flush sequence numbers of this process start at 1. Records replayed from
+ * segment `s` get the pseudo sequence `s - REPLAYED` (the checkpoint's is
+ * `-1 - REPLAYED`): below every real one and ordered like the segments.
+ */
+const REPLAYED = 2 ** 40;
+/** Room kept for `cursors.json` (and its temporary copy) under the disk cap. */
+const CURSORS_ALLOWANCE = 2048;
+/** Minimum time between two flush time marks (see `#seqBefore`). */
+const MARK_EVERY_MS = 1000;
 
 interface Series extends SeriesEntry {
   /** Whether a series record for it is in the WAL (or being written by the current flush). */
   written: boolean;
   /** Next series with the same labels hash. */
   nextSameHash: Series | undefined;
+  /**
+   * Sequence number of the last flush that wrote a record for it (samples or
+   * series). Every flush with a smaller number wrote only to segments below
+   * the first segment a later flush touched; see `#collectGarbage`.
+   */
+  lastFlush: number;
+  /** Garbage-collected; an appender that still holds it brings it back at commit. */
+  deleted: boolean;
 }
 
 interface PendingCommit {
   cols: SampleBuffer;
-  series: Series[];
+  /** The series of each sample, in `cols` order (the first `cols.length` entries). */
+  touched: Series[];
   resolve: () => void;
   reject: (e: unknown) => void;
 }
 
-/** Series refs ↔ labels. Refs are dense, so the ref index is an array. */
+/** A running `tail()` that delivers for a cursor. */
+interface TailState {
+  name: string;
+  /** End of the last chunk handed out. */
+  yielded: WalPosition;
+  /** Start of the chunk the consumer holds (while the iterator is suspended), else null. */
+  held: WalPosition | null;
+}
+
+const PAGE_BITS = 12;
+const PAGE_REFS = 1 << PAGE_BITS;
+const PAGE_MASK = PAGE_REFS - 1;
+
+/**
+ * Series refs ↔ labels. Refs are dense and never reused; the ref index is a
+ * two-level table of 4,096-ref pages, and a page whose series were all
+ * garbage-collected is freed, so churn does not grow memory.
+ */
 class SeriesSet {
-  readonly byRef: (Series | undefined)[] = [];
+  readonly #pages: ((Series | undefined)[] | undefined)[] = [];
+  readonly #pageCounts: number[] = [];
   readonly #byHash = new Map<number, Series>();
   nextRef = 1;
   count = 0;
+  /** The `lastFlush` a new series starts with: the next flush's number. */
+  pendingFlush = 1;
 
   get(ref: number): Series | undefined {
-    return this.byRef[ref];
+    const p = this.#pages[ref >>> PAGE_BITS];
+    return p === undefined ? undefined : p[ref & PAGE_MASK];
   }
 
   /** The series of `labels`, if known. */
@@ -108,20 +212,80 @@ class SeriesSet {
   }
 
   /** Adds a series under `ref` (replay) or the next free ref. */
-  add(labels: Labels, ref: number, written: boolean): Series {
-    const h = labels.hash();
-    const s: Series = { ref, labels, written, nextSameHash: this.#byHash.get(h) };
-    this.#byHash.set(h, s);
-    this.byRef[ref] = s;
-    this.count++;
+  add(labels: Labels, ref: number, written: boolean, lastFlush: number): Series {
+    const s: Series = {
+      ref,
+      labels,
+      written,
+      nextSameHash: undefined,
+      lastFlush,
+      deleted: false,
+    };
+    this.#insert(s);
     if (ref >= this.nextRef) this.nextRef = ref + 1;
     return s;
+  }
+
+  /** Removes a series (garbage collection). Its ref is never handed out again. */
+  remove(s: Series): void {
+    const h = s.labels.hash();
+    const head = this.#byHash.get(h);
+    if (head === s) {
+      if (s.nextSameHash === undefined) this.#byHash.delete(h);
+      else this.#byHash.set(h, s.nextSameHash);
+    } else {
+      for (let p = head; p !== undefined; p = p.nextSameHash) {
+        if (p.nextSameHash === s) {
+          p.nextSameHash = s.nextSameHash;
+          break;
+        }
+      }
+    }
+    s.nextSameHash = undefined;
+    const pi = s.ref >>> PAGE_BITS;
+    const page = this.#pages[pi];
+    if (page !== undefined && page[s.ref & PAGE_MASK] === s) {
+      page[s.ref & PAGE_MASK] = undefined;
+      if (--this.#pageCounts[pi] === 0) this.#pages[pi] = undefined;
+    }
+    s.deleted = true;
+    this.count--;
+  }
+
+  /**
+   * Brings a garbage-collected series back under its ref (an appender still
+   * held it); its series record is written again, as the old one may be gone.
+   */
+  restore(s: Series): void {
+    s.deleted = false;
+    s.written = false;
+    this.#insert(s);
+  }
+
+  /** Every series, by ascending ref. Safe against removals during the iteration. */
+  *all(): Generator<Series> {
+    const pages = this.#pages;
+    for (let pi = 0; pi < pages.length; pi++) {
+      const page = pages[pi];
+      if (page === undefined) continue;
+      for (let i = 0; i < page.length; i++) {
+        const s = page[i];
+        if (s !== undefined) yield s;
+      }
+    }
+  }
+
+  /** Allocated pages (for tests). */
+  get pages(): number {
+    let n = 0;
+    for (const p of this.#pages) if (p !== undefined) n++;
+    return n;
   }
 
   /** The series for an append: by ref when it matches, else by labels, else a new one. */
   resolve(ref: number, labels: Labels): Series {
     if (ref > 0) {
-      const s = this.byRef[ref];
+      const s = this.get(ref);
       if (s !== undefined && (s.labels === labels || s.labels.equals(labels))) return s;
     }
     const found = this.find(labels);
@@ -130,7 +294,23 @@ class SeriesSet {
     if (this.nextRef > MAX_REF) {
       throw new RangeError("Cannot create a series: series refs exhausted");
     }
-    return this.add(labels, this.nextRef, false);
+    return this.add(labels, this.nextRef, false, this.pendingFlush);
+  }
+
+  #insert(s: Series): void {
+    const h = s.labels.hash();
+    s.nextSameHash = this.#byHash.get(h);
+    this.#byHash.set(h, s);
+    const pi = s.ref >>> PAGE_BITS;
+    let page = this.#pages[pi];
+    if (page === undefined) {
+      page = new Array<Series | undefined>(PAGE_REFS).fill(undefined);
+      this.#pages[pi] = page;
+      this.#pageCounts[pi] = 0;
+    }
+    if (page[s.ref & PAGE_MASK] === undefined) this.#pageCounts[pi]++;
+    page[s.ref & PAGE_MASK] = s;
+    this.count++;
   }
 }
 
@@ -138,13 +318,21 @@ class DbAppender implements Appender {
   readonly #series: SeriesSet;
   readonly #enqueue: (c: PendingCommit) => void;
   #cols: SampleBuffer;
-  #spare: SampleBuffer | undefined;
-  #newSeries: Series[] = [];
+  /**
+   * The series of each sample, parallel to `#cols` (entries at and past
+   * `#cols.length` are leftovers; the array is never shrunk, so a steady
+   * scrape does not reallocate it).
+   */
+  #touched: Series[] = [];
+  #spare: { cols: SampleBuffer; touched: Series[] } | undefined;
 
-  constructor(series: SeriesSet, enqueue: (c: PendingCommit) => void, capacity: number) {
+  constructor(
+    series: SeriesSet,
+    deps: { enqueue: (c: PendingCommit) => void; capacity: number },
+  ) {
     this.#series = series;
-    this.#enqueue = enqueue;
-    this.#cols = new SampleBuffer(capacity);
+    this.#enqueue = deps.enqueue;
+    this.#cols = new SampleBuffer(deps.capacity);
   }
 
   append(ref: SeriesRef, labels: Labels, t: number, v: number): SeriesRef {
@@ -161,33 +349,31 @@ class DbAppender implements Appender {
       throw new RangeError(`Cannot append a sample: timestamp ${t} is out of range`);
     }
     const s = this.#series.resolve(ref, labels);
-    if (!s.written) this.#newSeries.push(s);
-    this.#cols.push(s.ref, t, v, stale);
+    const cols = this.#cols;
+    this.#touched[cols.length] = s;
+    cols.push(s.ref, t, v, stale);
     return s.ref;
   }
 
   commit(): Promise<void> {
     const cols = this.#cols;
-    if (cols.length === 0) {
-      this.#newSeries.length = 0;
-      return Promise.resolve();
-    }
-    const series = this.#newSeries;
-    // Hand the buffers over; keep appending into the spare (or a new one).
-    this.#cols = this.#spare ?? new SampleBuffer(cols.capacity);
+    const touched = this.#touched;
+    if (cols.length === 0) return Promise.resolve();
+    // Hand the buffers over; keep appending into the spare (or new ones).
+    const spare = this.#spare;
     this.#spare = undefined;
-    this.#newSeries = [];
+    this.#cols = spare?.cols ?? new SampleBuffer(cols.capacity);
+    this.#touched = spare?.touched ?? [];
     return new Promise<void>((resolve, reject) => {
-      this.#enqueue({ cols, series, resolve, reject });
+      this.#enqueue({ cols, touched, resolve, reject });
     }).finally(() => {
       cols.reset();
-      this.#spare ??= cols;
+      this.#spare ??= { cols, touched };
     });
   }
 
   rollback(): void {
     this.#cols.reset();
-    this.#newSeries.length = 0;
   }
 }
 
@@ -200,11 +386,26 @@ class DbAppender implements Appender {
  *   queued so far (series records for new series first, then one samples
  *   record per commit) and writes them in one file write, then syncs per
  *   the sync policy. A commit is visible to `tail()` once it resolves.
- * - Series are never forgotten while the db is open (no series GC).
  * - Truncation runs when a segment is completed and every
- *   `truncateIntervalMs`; it deletes segments below every live cursor (all
- *   but the head when there are no cursors), after writing a checkpoint of
- *   the known series.
+ *   `truncateIntervalMs`, in this order:
+ *   1. a head segment older than `headMaxAgeMs` is completed;
+ *   2. retention (`maxTimeMs`), per-cursor caps (`limitCursor`) and the disk
+ *      cap (`maxDiskBytes`) move cursors past the oldest completed segments
+ *      when they demand it; the samples skipped are counted exactly per
+ *      cursor (from the later of its position and what its reader already
+ *      handed out), logged, and reported through `onDrop`;
+ *   3. series garbage collection (below);
+ *   4. segments below every live cursor (all but the head when there are no
+ *      cursors) are deleted after writing a checkpoint of the live series.
+ *   With a disk cap, steps 2–4 also run before every new segment is created,
+ *   so the WAL never grows past the cap (unless the cap is below a checkpoint
+ *   plus two segments).
+ * - Series GC: a series is removed from memory, and left out of the next
+ *   checkpoint, when no record for it was written in the last `minTimeMs`
+ *   and all its records lie in segments that every live cursor, and every
+ *   chunk a reader still holds, is past. An appender that still holds a
+ *   removed series (appended before, commits after) brings it back under the
+ *   same ref and its series record is written again.
  */
 export class AgentDb implements Appendable, WalSource {
   readonly dir: string;
@@ -215,20 +416,47 @@ export class AgentDb implements Appendable, WalSource {
   readonly #now: () => number;
   readonly #sync: SyncPolicy;
   readonly #tailPollMs: number;
+  readonly #minTimeMs: number;
+  readonly #maxTimeMs: number;
+  readonly #maxDiskBytes: number;
+  readonly #headMaxAgeMs: number;
+  readonly #onDrop?: (e: DropEvent) => void;
   readonly #encoder = new RecordEncoder();
   readonly #log = log("wal");
+  readonly #stats: Map<number, SegmentStats>;
+  readonly #limits = new Map<string, number>();
+  readonly #tails = new Set<TailState>();
+  /** Segments ascending, each with the first flush sequence that may have written to it. */
+  readonly #firstFlushSegs: number[] = [];
+  readonly #firstFlushSeqs: number[] = [];
+  /**
+   * Flush time marks, ascending, at most one a second: every flush below
+   * `seq` happened at or before `t`.
+   */
+  #marks: { seq: number; t: number }[] = [];
+  readonly replay: ReplayReport;
 
   #committed: WalPosition;
   #queue: PendingCommit[] = [];
   #flushScheduled = false;
+  #flushSeq = 0;
+  /** When the last flush started (the open time before the first). */
+  #lastFlushAt: number;
+  #inFlush = false;
   #lock: Promise<void> = Promise.resolve();
   #lastSync: number;
   #syncTimer: ReturnType<typeof setTimeout> | undefined;
   #truncateTimer: ReturnType<typeof setInterval> | undefined;
+  #firstTruncation: ReturnType<typeof setTimeout> | undefined;
   #truncating: Promise<number> | null = null;
   #waiters = new Set<() => void>();
-  #recheckSeries = false;
   #lastCommitSize = 64;
+  #headCreated: number;
+  #deletedPending = 0;
+  /** Bytes and series of the series records written or replayed (a checkpoint size estimate). */
+  #seriesRecordBytes = 0;
+  #seriesRecorded = 0;
+  #capWarned = false;
   #closed = false;
 
   private constructor(init: {
@@ -237,26 +465,46 @@ export class AgentDb implements Appendable, WalSource {
     series: SeriesSet;
     cursors: CursorStore;
     metrics: StorageMetrics;
+    stats: Map<number, SegmentStats>;
+    replay: ReplayReport;
+    opts: AgentDbOptions;
     now: () => number;
     sync: SyncPolicy;
-    tailPollMs: number;
   }) {
+    const o = init.opts;
     this.dir = init.dir;
     this.#wal = init.wal;
     this.#series = init.series;
     this.#cursors = init.cursors;
     this.#metrics = init.metrics;
+    this.#stats = init.stats;
+    this.replay = init.replay;
     this.#now = init.now;
     this.#sync = init.sync;
-    this.#tailPollMs = init.tailPollMs;
+    this.#tailPollMs = o.tailPollMs ?? 1000;
+    this.#minTimeMs = o.minTimeMs ?? 5 * 60_000;
+    this.#maxTimeMs = o.maxTimeMs ?? 0;
+    this.#maxDiskBytes = o.maxDiskBytes ?? 0;
+    this.#headMaxAgeMs = o.headMaxAgeMs ?? 3_600_000;
+    this.#onDrop = o.onDrop;
     this.#committed = init.wal.position;
     this.#lastSync = init.now();
+    this.#headCreated = init.now();
+    this.#lastFlushAt = init.now();
+    // Replayed segments carry pseudo sequences; the new head gets flush 1 onwards.
+    for (const seg of init.wal.segments) {
+      this.#firstFlushSegs.push(seg);
+      this.#firstFlushSeqs.push(seg === init.wal.head ? 1 : seg - REPLAYED);
+    }
+    // Replayed series count as appended at open.
+    this.#marks.push({ seq: 1, t: init.now() });
   }
 
   /**
    * Opens the db in `dir` (created if needed): replays the checkpoint and
-   * every segment to rebuild the series, repairs damaged segments (never
-   * failing because of them), loads the cursors and starts a new segment.
+   * every segment to rebuild the series and the segment statistics, repairs
+   * damaged segments (never failing because of them, reporting what they
+   * lost), loads the cursors and starts a new segment.
    */
   static async open(dir: string, opts: AgentDbOptions): Promise<AgentDb> {
     const sync = opts.sync ?? { intervalMs: 1000 };
@@ -264,6 +512,14 @@ export class AgentDb implements Appendable, WalSource {
       throw new RangeError(
         `Cannot open agent db as 'sync.intervalMs' must be a non-negative number: current value is ${sync.intervalMs}`,
       );
+    }
+    for (const k of ["minTimeMs", "maxTimeMs", "maxDiskBytes", "headMaxAgeMs"] as const) {
+      const v = opts[k];
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) {
+        throw new RangeError(
+          `Cannot open agent db as '${k}' must be a non-negative number: current value is ${v}`,
+        );
+      }
     }
     const now = opts.now ?? Date.now;
     const logger = log("wal");
@@ -274,6 +530,7 @@ export class AgentDb implements Appendable, WalSource {
     const metrics = createStorageMetrics(opts.registry, {
       activeSeries: () => series.count,
       segmentCurrent: () => (self.db === undefined ? 0 : self.db.#wal.head),
+      walBytes: () => (self.db === undefined ? 0 : self.db.#wal.totalBytes),
     });
 
     const started = performance.now();
@@ -284,39 +541,91 @@ export class AgentDb implements Appendable, WalSource {
       interned.set(s, s);
       return s;
     };
+    const stats = new Map<number, SegmentStats>();
+    const statsOf = (seg: number) => {
+      let st = stats.get(seg);
+      if (st === undefined) {
+        st = new SegmentStats();
+        stats.set(seg, st);
+      }
+      return st;
+    };
     let maxRef = 0;
     let unknownRecords = 0;
     let conflicts = 0;
+    let samples = 0;
+    let orphaned = 0;
+    let corruptions = 0;
+    let seriesSeen = 0, seriesBytes = 0;
+    const lost = noLoss();
+    let pseudo = -1 - REPLAYED;
     const onSeries = (ref: number, labels: Labels) => {
       const old = series.get(ref);
       if (old !== undefined) {
         if (!old.labels.equals(labels)) conflicts++;
+        old.lastFlush = pseudo;
         return;
       }
-      series.add(labels, ref, true);
+      series.add(labels, ref, true, pseudo);
     };
+    const buf = new SampleBuffer(4096);
     let wal: Wal;
     try {
       wal = await Wal.open(join(dir, "wal"), {
         segmentSize: opts.segmentSize,
-        replay: (rec) => {
-          switch (rec[0]) {
-            case RecordType.Series:
-              decodeSeries(rec, onSeries, intern);
-              break;
-            case RecordType.Samples: {
-              const m = maxSampleRef(rec);
-              if (m > maxRef) maxRef = m;
-              break;
+        replay: (rec, where) => {
+          pseudo = where.segment - REPLAYED;
+          const type = rec[0];
+          if (type === RecordType.Series) {
+            const before = seriesSeen;
+            decodeSeries(rec, (ref, labels) => {
+              seriesSeen++;
+              onSeries(ref, labels);
+            }, intern);
+            if (seriesSeen > before) seriesBytes += rec.length;
+            if (where.segment >= 0) statsOf(where.segment).add(where.offset, 0, 0, 0);
+          } else if (isSamplesType(type)) {
+            buf.reset();
+            decodeSamples(rec, buf);
+            const { refs, ts } = buf;
+            let minT = Infinity, maxT = -Infinity;
+            for (let i = 0; i < buf.length; i++) {
+              const ref = refs[i];
+              if (ref > maxRef) maxRef = ref;
+              const s = series.get(ref);
+              if (s !== undefined) s.lastFlush = pseudo;
+              else orphaned++;
+              const t = ts[i];
+              if (t < minT) minT = t;
+              if (t > maxT) maxT = t;
             }
-            default:
-              unknownRecords++;
+            samples += buf.length;
+            if (where.segment >= 0) {
+              statsOf(where.segment).add(where.offset, buf.length, minT, maxT);
+            }
+          } else {
+            unknownRecords++;
+            if (where.segment >= 0) statsOf(where.segment).add(where.offset, 0, 0, 0);
           }
         },
-        onCorruption: () => metrics.corruptions.inc(),
-        onRotate: (completed) => {
-          if (self.db !== undefined) self.db.#onRotate(completed);
+        onCorruption: (_e, loss) => {
+          corruptions++;
+          metrics.corruptions.inc();
+          metrics.lostRecords.inc(loss.records);
+          metrics.lostSamples.inc(loss.samples);
+          metrics.lostBytes.inc(loss.bytes);
+          lost.bytes += loss.bytes;
+          lost.records += loss.records;
+          lost.seriesRecords += loss.seriesRecords;
+          lost.samples += loss.samples;
+          lost.damagedRecords += loss.damagedRecords;
+          lost.exact &&= loss.exact;
         },
+        onRotate: (completed, next) => {
+          if (self.db !== undefined) self.db.#onRotate(completed, next);
+        },
+        beforeRotate: (completing) =>
+          self.db === undefined ? Promise.resolve() : self.db.#beforeRotate(completing),
       });
     } catch (e) {
       metrics.dispose();
@@ -331,34 +640,62 @@ export class AgentDb implements Appendable, WalSource {
     if (unknownRecords > 0) {
       logger.info("Skipped WAL records of unknown types", { records: unknownRecords });
     }
+    if (orphaned > 0) {
+      logger.warn(
+        "WAL samples refer to series whose records were lost; remote write drops them (reason unintentionally_dropped_series)",
+        { samples: orphaned },
+      );
+    }
 
     const end = wal.position;
     const cursors = await CursorStore.load(join(dir, "cursors.json"), {
       now,
       clamp: (p) => (comparePositions(p, end) > 0 ? end : p),
     });
+    const replay: ReplayReport = {
+      ...wal.replayStatus,
+      durationSeconds: replaySeconds,
+      series: series.count,
+      samples,
+      orphanedSamples: orphaned,
+      corruptions,
+      lost,
+    };
     const db = new AgentDb({
       dir,
       wal,
       series,
       cursors,
       metrics,
+      stats,
+      replay,
+      opts,
       now,
       sync,
-      tailPollMs: opts.tailPollMs ?? 1000,
     });
     self.db = db;
+    db.#seriesRecordBytes = seriesBytes;
+    db.#seriesRecorded = seriesSeen;
     logger.info("Agent db opened", {
       dir,
       series: series.count,
+      samples,
       segments: wal.segments.length,
       head: segmentName(wal.head),
       cursors: cursors.size,
       replay_seconds: replaySeconds,
+      corruptions,
+      lost_records: lost.records,
+      lost_samples: lost.samples,
     });
     const every = opts.truncateIntervalMs ?? 60_000;
     if (every > 0) {
-      db.#truncateTimer = setInterval(() => db.#truncateInBackground(), every);
+      db.#truncateTimer = setInterval(() => db.#onTimer(), every);
+      // Apply the caps to what was replayed without waiting for the first period.
+      db.#firstTruncation = setTimeout(() => {
+        db.#firstTruncation = undefined;
+        db.#truncateInBackground();
+      }, 0);
     }
     return db;
   }
@@ -366,7 +703,10 @@ export class AgentDb implements Appendable, WalSource {
   /** A new appender. It may be reused after `commit()` or `rollback()`. */
   appender(): Appender {
     this.#assertOpen("create an appender");
-    return new DbAppender(this.#series, (c) => this.#enqueue(c), this.#lastCommitSize);
+    return new DbAppender(this.#series, {
+      enqueue: (c) => this.#enqueue(c),
+      capacity: this.#lastCommitSize,
+    });
   }
 
   /** The labels of a series ref, while the series is known. */
@@ -389,6 +729,16 @@ export class AgentDb implements Appendable, WalSource {
     return this.#wal.segments;
   }
 
+  /** Bytes of the WAL's segments and checkpoint. */
+  get diskBytes(): number {
+    return this.#wal.totalBytes;
+  }
+
+  /** Samples recorded in segment `n`'s statistics (0 for an unknown segment). */
+  segmentSamples(n: number): number {
+    return this.#stats.get(n)?.samples ?? 0;
+  }
+
   /** The named cursor, created at the current end of the WAL if it does not exist. */
   cursor(name: string): DeliveryCursor {
     this.#assertOpen("get a cursor");
@@ -401,20 +751,86 @@ export class AgentDb implements Appendable, WalSource {
   }
 
   /**
+   * Caps the WAL bytes the named cursor may hold back (from its position to
+   * the end, counting a full head segment); 0 removes the cap. When exceeded,
+   * the cursor is moved past its oldest segments (reason `wal_disk_cap`).
+   */
+  limitCursor(name: string, maxBytes: number): void {
+    if (!(Number.isFinite(maxBytes) && maxBytes >= 0)) {
+      throw new RangeError(
+        `Cannot limit cursor ${name} as 'maxBytes' must be a non-negative number: current value is ${maxBytes}`,
+      );
+    }
+    if (maxBytes === 0) {
+      this.#limits.delete(name);
+      return;
+    }
+    this.#limits.set(name, maxBytes);
+    if (maxBytes < 2 * this.#wal.segmentSize) {
+      this.#log.warn(
+        "The endpoint's WAL cap is below two segments: it will keep little more than the head segment",
+        { endpoint: name, max_disk_bytes: maxBytes, segment_bytes: this.#wal.segmentSize },
+      );
+    }
+  }
+
+  /**
    * Samples from `from` onward, in WAL order, in chunks; follows segment
    * rotation and, once caught up, waits for the next commit (or a poll
    * timeout) until `signal` aborts or the db closes. Only committed records
    * are read. A position in a deleted segment continues at the oldest
    * remaining one; a damaged completed segment is logged and skipped.
+   *
+   * With `opts.cursor`, the reader follows that cursor when a drop moves it
+   * past the reader's position (skipping, never yielding, the dropped data),
+   * and the labels of a chunk it handed out stay known until it is asked for
+   * the next one.
    */
-  async *tail(from: WalPosition, signal: AbortSignal): AsyncIterable<WalChunk> {
+  async *tail(
+    from: WalPosition,
+    signal: AbortSignal,
+    opts: TailOptions = {},
+  ): AsyncIterable<WalChunk> {
+    const state: TailState | null = opts.cursor === undefined
+      ? null
+      : { name: opts.cursor, yielded: from, held: null };
+    if (state !== null) this.#tails.add(state);
     const out = new SampleBuffer(4096);
     let seg = from.segment;
     let off = from.offset;
     let file: Deno.FsFile | null = null;
     let reader: RecordReader | null = null;
+    /** The cursor's position when a drop moved it past where this reader is. */
+    const skipTo = (): WalPosition | null => {
+      if (state === null) return null;
+      const c = this.#cursors.peek(state.name);
+      if (c === undefined) return null;
+      const here = { segment: seg, offset: reader === null ? off : reader.offset };
+      return comparePositions(c.position, here) > 0 ? c.position : null;
+    };
+    const handOut = (end: WalPosition): WalChunk => {
+      const chunk = { samples: out.take(), end };
+      out.reset();
+      if (state !== null) {
+        state.held = state.yielded;
+        state.yielded = end;
+      }
+      return chunk;
+    };
     try {
       while (!signal.aborted && !this.#closed) {
+        const skip = skipTo();
+        if (skip !== null) {
+          // Data was dropped under this reader: what it read but did not hand out goes too.
+          file?.close();
+          file = null;
+          reader = null;
+          out.reset();
+          seg = skip.segment;
+          off = skip.offset;
+          state!.yielded = skip;
+          continue;
+        }
         const c = this.#committed;
         if (file === null) {
           if (comparePositions({ segment: seg, offset: off }, c) > 0) {
@@ -425,7 +841,7 @@ export class AgentDb implements Appendable, WalSource {
           if (!segs.includes(seg)) {
             const next = segs.find((s) => s > seg);
             if (next === undefined) throw new Error(`BUG: no WAL segment after ${seg}`);
-            if (seg < segs[0]) {
+            if (seg < segs[0] && state === null) {
               this.#log.warn("Tail position was truncated away; continuing at the oldest segment", {
                 from: segmentName(seg),
                 to: segmentName(next),
@@ -459,6 +875,7 @@ export class AgentDb implements Appendable, WalSource {
             path,
             bufferSize: READ_CHUNK * 2,
           });
+          continue; // look for a drop that happened while opening
         }
         const r = reader!;
         const completed = c.segment > seg;
@@ -469,15 +886,17 @@ export class AgentDb implements Appendable, WalSource {
           const n = await file.read(r.space(want).subarray(0, want));
           if (n === null) atEnd = true;
           else r.filled(n);
+          if (skipTo() !== null) continue;
         } else atEnd = true;
 
         let damaged: CorruptionError | null = null;
+        let moved = false;
         try {
           for (;;) {
             const before = r.offset;
             const rec = r.next();
             if (rec === null) break;
-            if (rec[0] === RecordType.Samples) {
+            if (isSamplesType(rec[0])) {
               try {
                 decodeSamples(rec, out);
               } catch (e) {
@@ -485,19 +904,25 @@ export class AgentDb implements Appendable, WalSource {
               }
             }
             if (out.length >= MAX_CHUNK_SAMPLES) {
-              yield { samples: out.take(), end: { segment: seg, offset: r.offset } };
-              out.reset();
+              yield handOut({ segment: seg, offset: r.offset });
+              if (state !== null) state.held = null;
               if (signal.aborted || this.#closed) return;
+              if (skipTo() !== null) {
+                moved = true;
+                break;
+              }
             }
           }
-          if (atEnd && completed) r.finish();
+          if (!moved && atEnd && completed) r.finish();
         } catch (e) {
           if (!(e instanceof CorruptionError)) throw e;
           damaged = e;
         }
+        if (moved) continue;
         if (out.length > 0 && (atEnd || damaged)) {
-          yield { samples: out.take(), end: { segment: seg, offset: r.offset } };
-          out.reset();
+          yield handOut({ segment: seg, offset: r.offset });
+          if (state !== null) state.held = null;
+          if (skipTo() !== null) continue;
         }
         if (damaged) {
           this.#log.error("Skipping the rest of a damaged WAL segment while reading", {
@@ -524,26 +949,19 @@ export class AgentDb implements Appendable, WalSource {
       }
     } finally {
       file?.close();
+      if (state !== null) this.#tails.delete(state);
     }
   }
 
   /**
-   * Deletes every segment that all live cursors have passed (with no
-   * cursors: every segment but the head), after writing a checkpoint of the
-   * known series. Returns how many segments were deleted. Runs by itself
-   * after each completed segment and every `truncateIntervalMs`.
+   * Applies retention and the disk caps, garbage-collects series, and deletes
+   * every segment that all live cursors have passed (with no cursors: every
+   * segment but the head), after writing a checkpoint of the live series.
+   * Returns how many segments were deleted. Runs by itself after each
+   * completed segment and every `truncateIntervalMs`.
    */
   truncate(): Promise<number> {
-    if (this.#truncating) {
-      // One at a time; a caller asking during a run gets a fresh run after it.
-      const again = () => this.truncate();
-      return this.#truncating.then(again, again);
-    }
-    const run = this.#doTruncate().finally(() => {
-      if (this.#truncating === run) this.#truncating = null;
-    });
-    this.#truncating = run;
-    return run;
+    return this.#schedule(-1);
   }
 
   /** Flushes pending commits, fsyncs, persists the cursors and closes the files. */
@@ -552,7 +970,8 @@ export class AgentDb implements Appendable, WalSource {
     this.#closed = true;
     if (this.#truncateTimer !== undefined) clearInterval(this.#truncateTimer);
     if (this.#syncTimer !== undefined) clearTimeout(this.#syncTimer);
-    this.#truncateTimer = this.#syncTimer = undefined;
+    if (this.#firstTruncation !== undefined) clearTimeout(this.#firstTruncation);
+    this.#truncateTimer = this.#syncTimer = this.#firstTruncation = undefined;
     this.#notify();
     await this.#truncating?.catch(() => {});
     await this.#withLock(async () => {
@@ -596,41 +1015,81 @@ export class AgentDb implements Appendable, WalSource {
     const batch = this.#queue;
     if (batch.length === 0) return;
     this.#queue = [];
+    const seq = ++this.#flushSeq;
+    this.#series.pendingFlush = seq + 1;
+    const now = this.#now();
+    const marks = this.#marks;
+    if (now - marks[marks.length - 1].t >= MARK_EVERY_MS) {
+      // Every flush before this one happened at or before the previous flush.
+      marks.push({ seq, t: this.#lastFlushAt });
+    }
+    this.#lastFlushAt = now;
     const enc = this.#encoder;
     enc.reset();
     const fresh: Series[] = [];
-    const take = (s: Series) => {
-      if (!s.written) {
-        s.written = true;
-        fresh.push(s);
-      }
-    };
+    const recSamples: number[] = [];
+    const recMin: number[] = [];
+    const recMax: number[] = [];
     let samples = 0;
     for (const c of batch) {
-      for (const s of c.series) take(s);
-      if (this.#recheckSeries) {
-        for (let i = 0; i < c.cols.length; i++) take(this.#series.get(c.cols.refs[i])!);
+      const { touched, cols } = c;
+      const ts = cols.ts;
+      let minT = Infinity, maxT = -Infinity;
+      for (let i = 0; i < cols.length; i++) {
+        const s = touched[i];
+        // Once per series and flush (a new series may already carry this flush's number).
+        if (s.lastFlush !== seq || !s.written) {
+          if (s.deleted) this.#series.restore(s);
+          if (!s.written) {
+            s.written = true;
+            fresh.push(s);
+          }
+          s.lastFlush = seq;
+        }
+        const t = ts[i];
+        if (t < minT) minT = t;
+        if (t > maxT) maxT = t;
       }
-      samples += c.cols.length;
+      recSamples.push(cols.length);
+      recMin.push(minT);
+      recMax.push(maxT);
+      samples += cols.length;
     }
-    this.#recheckSeries = false;
+    let seriesRecords = 0;
     for (let i = 0; i < fresh.length; i += SERIES_PER_RECORD) {
       enc.series(fresh.slice(i, i + SERIES_PER_RECORD));
+      seriesRecords++;
+    }
+    if (seriesRecords > 0) {
+      this.#seriesRecordBytes += enc.ends()[seriesRecords - 1];
+      this.#seriesRecorded += fresh.length;
     }
     for (const c of batch) enc.samples(c.cols);
+    const onRecord = (index: number, segment: number, end: number) => {
+      let st = this.#stats.get(segment);
+      if (st === undefined) {
+        st = new SegmentStats();
+        this.#stats.set(segment, st);
+      }
+      const k = index - seriesRecords;
+      if (k < 0) st.add(end, 0, 0, 0);
+      else st.add(end, recSamples[k], recMin[k], recMax[k]);
+    };
+    this.#inFlush = true;
     try {
-      await this.#wal.write(enc.buffer(), enc.ends());
+      await this.#wal.write(enc.buffer(), enc.ends(), onRecord);
       if (this.#sync === "commit") await this.#timedSync();
       else this.#scheduleSync(this.#sync.intervalMs);
     } catch (e) {
+      // Rewritten by the next commit that appends to them.
       for (const s of fresh) s.written = false;
-      // A concurrent appender may have skipped these series as written.
-      this.#recheckSeries = fresh.length > 0;
       this.#metrics.writesFailed.inc();
       this.#log.error("Cannot write to the WAL", { error: String(e), samples });
       this.#advance();
       for (const c of batch) c.reject(e);
       return;
+    } finally {
+      this.#inFlush = false;
     }
     this.#metrics.samplesAppended.inc(samples);
     this.#lastCommitSize = Math.max(64, Math.min(1 << 16, batch[batch.length - 1].cols.length));
@@ -699,9 +1158,40 @@ export class AgentDb implements Appendable, WalSource {
 
   // ---- truncation ----
 
-  #onRotate(completed: number): void {
+  #onRotate(completed: number, next: number): void {
     this.#log.debug("WAL segment completed", { segment: segmentName(completed) });
+    this.#firstFlushSegs.push(next);
+    this.#firstFlushSeqs.push(this.#inFlush ? this.#flushSeq : this.#flushSeq + 1);
+    this.#headCreated = this.#now();
     this.#truncateInBackground();
+  }
+
+  /** With disk caps: make room before a new segment is created (runs under the commit lock). */
+  async #beforeRotate(completing: number): Promise<void> {
+    if ((this.#maxDiskBytes <= 0 && this.#limits.size === 0) || this.#closed) return;
+    try {
+      await this.#schedule(completing);
+    } catch {
+      // Logged by the truncation; the write goes on.
+    }
+  }
+
+  #onTimer(): void {
+    if (this.#closed) return;
+    void this.#rotateOldHead().catch((e) =>
+      this.#log.error("Cannot complete the head segment", { error: String(e) })
+    ).finally(() => this.#truncateInBackground());
+  }
+
+  /** Completes a non-empty head segment older than `headMaxAgeMs`. */
+  async #rotateOldHead(): Promise<void> {
+    if (this.#headMaxAgeMs <= 0) return;
+    if (this.#now() - this.#headCreated < this.#headMaxAgeMs) return;
+    await this.#withLock(async () => {
+      if (this.#closed || this.#wal.position.offset === 0) return;
+      await this.#wal.rotate();
+      this.#advance();
+    });
   }
 
   #truncateInBackground(): void {
@@ -709,18 +1199,107 @@ export class AgentDb implements Appendable, WalSource {
     this.truncate().catch(() => {});
   }
 
-  async #doTruncate(): Promise<number> {
+  /** Runs truncations one at a time; a caller asking during a run gets a fresh run after it. */
+  #schedule(rotating: number): Promise<number> {
+    if (this.#truncating) {
+      const again = () => this.#schedule(rotating);
+      return this.#truncating.then(again, again);
+    }
+    const run = this.#doTruncate(rotating).finally(() => {
+      if (this.#truncating === run) this.#truncating = null;
+    });
+    this.#truncating = run;
+    return run;
+  }
+
+  /**
+   * One truncation. `rotating` is the head segment being completed when
+   * called before a rotation (it then counts as completed but cannot be
+   * dropped or deleted yet), else -1.
+   */
+  async #doTruncate(rotating: number): Promise<number> {
     if (this.#closed) return 0;
+    let deleted = 0;
+    // A new checkpoint may be larger than the one the cap was computed with: then go again.
+    for (let pass = 0; pass < 3; pass++) {
+      deleted += await this.#truncatePass(rotating);
+      if (this.#closed || this.#maxDiskBytes <= 0) break;
+      if (this.#projectedBytes(rotating, this.#minCursorSegment()) <= this.#maxDiskBytes) break;
+    }
+    return deleted;
+  }
+
+  /** The larger of the current checkpoint and one holding every live series. */
+  #checkpointEstimate(): number {
+    const perSeries = this.#seriesRecordBytes / Math.max(1, this.#seriesRecorded);
+    // Framing: a 7-byte header per 32 KiB page, a record per 1,000 series.
+    const est = Math.ceil(this.#series.count * perSeries * (1 + 7 / 32768)) +
+      Math.ceil(this.#series.count / SERIES_PER_RECORD) * 8;
+    return Math.max(this.#wal.checkpointBytes, est);
+  }
+
+  /** Lowest segment of a live cursor (the head without cursors). */
+  #minCursorSegment(): number {
+    let m = this.#wal.head;
+    for (const p of this.#cursors.positions()) if (p.segment < m) m = p.segment;
+    return m;
+  }
+
+  /**
+   * Disk use after a truncation with the lowest cursor at segment `from`:
+   * the segments from `from` on, a full head segment (before a rotation:
+   * the completing head at its size plus a full next one), the checkpoint
+   * twice (while a checkpoint is rewritten, the old one and the new one's
+   * temporary file both exist) and an allowance for the cursors file.
+   */
+  #projectedBytes(rotating: number, from: number): number {
     const wal = this.#wal;
+    let n = 2 * this.#checkpointEstimate() + wal.segmentSize + CURSORS_ALLOWANCE;
+    for (const s of wal.segments) {
+      if (s >= from && (s !== wal.head || rotating >= 0)) n += wal.segmentBytes(s);
+    }
+    return n;
+  }
+
+  /** Limits, garbage collection, deletion of segments every cursor passed. */
+  async #truncatePass(rotating: number): Promise<number> {
+    const wal = this.#wal;
+    const t0 = performance.now();
+    try {
+      await this.#enforceLimits(rotating);
+    } catch (e) {
+      this.#log.error("Cannot apply WAL retention and disk caps", { error: String(e) });
+    }
     let bound = wal.head;
     for (const p of this.#cursors.positions()) if (p.segment < bound) bound = p.segment;
+    let gcBound = bound;
+    for (const t of this.#tails) {
+      if (t.held !== null && t.held.segment < gcBound) gcBound = t.held.segment;
+    }
+    this.#collectGarbage(gcBound);
     const doomed = wal.segments.filter((s) => s < bound);
-    if (doomed.length === 0) return 0;
+    if (doomed.length === 0) {
+      const pending = this.#deletedPending;
+      if (pending > 0 && wal.checkpoint >= 0 && pending >= (this.#series.count >> 4)) {
+        try {
+          await wal.rewriteCheckpoint(this.#checkpointBatches());
+          this.#deletedPending = 0;
+          this.#metrics.deletedSeries.set(0);
+          this.#metrics.checkpointCreations.inc();
+        } catch (e) {
+          this.#metrics.checkpointCreationsFailed.inc();
+          this.#log.error("Cannot rewrite the WAL checkpoint", { error: String(e) });
+        }
+      }
+      return 0;
+    }
     const upTo = doomed[doomed.length - 1];
-    const t0 = performance.now();
     this.#metrics.checkpointCreations.inc();
     try {
       const deleted = await wal.truncate(upTo, this.#checkpointBatches());
+      for (const s of deleted) this.#stats.delete(s);
+      this.#deletedPending = 0;
+      this.#metrics.deletedSeries.set(0);
       this.#metrics.truncations.inc();
       this.#metrics.truncateDuration.observe((performance.now() - t0) / 1000);
       this.#log.info("WAL truncated", {
@@ -728,6 +1307,7 @@ export class AgentDb implements Appendable, WalSource {
         first: segmentName(deleted[0]),
         last: segmentName(upTo),
         series: this.#series.count,
+        bytes: wal.totalBytes,
       });
       return deleted.length;
     } catch (e) {
@@ -738,14 +1318,205 @@ export class AgentDb implements Appendable, WalSource {
     }
   }
 
-  /** Series records for every series in the WAL, in batches (one encoder, reused). */
+  /**
+   * Retention, per-cursor caps and the disk cap: moves cursors past the
+   * oldest completed segments as needed, then counts, logs and reports what
+   * each moved cursor lost.
+   */
+  async #enforceLimits(rotating: number): Promise<void> {
+    const wal = this.#wal;
+    const names = this.#cursors.names();
+    if (names.length === 0) return;
+    const head = wal.head;
+    const segs = [...wal.segments];
+    // Segments that may be dropped: completed ones, never the head (or the one being completed).
+    if (segs.length < 2 || segs[0] >= head) return;
+    const size = (s: number) => wal.segmentBytes(s);
+    const next = (s: number) => segs.find((x) => x > s)!;
+    /** The head segment as it will be: a full segment (before a rotation: the next one). */
+    const reserve = wal.segmentSize;
+    const liveHead = rotating >= 0 ? -1 : head;
+    /** Bytes from `p` to the end of the WAL, counting a full head. */
+    const bytesFrom = (p: WalPosition) => {
+      let n = reserve;
+      for (const s of segs) {
+        if (s < p.segment || s === liveHead) continue;
+        n += size(s) - (s === p.segment ? Math.min(p.offset, size(s)) : 0);
+      }
+      return n;
+    };
+    const moves: { name: string; reason: DropReason; from: WalPosition; to: WalPosition }[] = [];
+    const move = (name: string, to: WalPosition, reason: DropReason) => {
+      const c = this.#cursors.peek(name)!;
+      const from = this.#effectivePosition(name);
+      const last = moves.findLast((m) => m.name === name && m.reason === reason);
+      if (comparePositions(to, from) > 0) {
+        if (last !== undefined && comparePositions(last.to, from) === 0) last.to = to;
+        else moves.push({ name, reason, from, to });
+      }
+      c.ack(to);
+    };
+    const minSegment = () => {
+      let m = Infinity;
+      for (const n of names) m = Math.min(m, this.#cursors.peek(n)!.position.segment);
+      return m;
+    };
+
+    // 1. Retention: completed segments whose newest sample is too old.
+    if (this.#maxTimeMs > 0) {
+      const cutoff = this.#now() - this.#maxTimeMs;
+      const from = minSegment();
+      for (const s of segs) {
+        if (s >= head || s < from) continue;
+        const st = this.#stats.get(s);
+        if (st !== undefined && st.maxT >= cutoff) break;
+        for (const n of names) {
+          if (this.#cursors.peek(n)!.position.segment <= s) {
+            move(n, { segment: next(s), offset: 0 }, "retention");
+          }
+        }
+      }
+    }
+    // 2. Per-cursor caps.
+    for (const [name, limit] of this.#limits) {
+      const c = this.#cursors.peek(name);
+      if (c === undefined) continue;
+      while (c.position.segment < head && bytesFrom(c.position) > limit) {
+        move(name, { segment: next(c.position.segment), offset: 0 }, "wal_disk_cap");
+      }
+    }
+    // 3. The disk cap: what stays after this truncation must fit, with a full head.
+    if (this.#maxDiskBytes > 0) {
+      for (;;) {
+        const m = minSegment();
+        if (this.#projectedBytes(rotating, m) <= this.#maxDiskBytes) break;
+        if (m >= head) {
+          if (!this.#capWarned) {
+            this.#capWarned = true;
+            this.#log.warn(
+              "The WAL disk cap is too small to hold the checkpoint and two segments",
+              {
+                max_disk_bytes: this.#maxDiskBytes,
+                checkpoint_bytes: wal.checkpointBytes,
+                segment_bytes: wal.segmentSize,
+              },
+            );
+          }
+          break;
+        }
+        for (const n of names) {
+          if (this.#cursors.peek(n)!.position.segment === m) {
+            move(n, { segment: next(m), offset: 0 }, "wal_disk_cap");
+          }
+        }
+      }
+    }
+    if (moves.length === 0) return;
+
+    for (const mv of moves) {
+      const samples = await this.#samplesBetween(mv.from, mv.to);
+      this.#log.warn("Dropping undelivered WAL data", {
+        endpoint: mv.name,
+        reason: mv.reason,
+        samples,
+        from_segment: segmentName(mv.from.segment),
+        from_offset: mv.from.offset,
+        to_segment: segmentName(mv.to.segment),
+      });
+      this.#onDrop?.({ cursor: mv.name, reason: mv.reason, samples, from: mv.from, to: mv.to });
+    }
+  }
+
+  /** The later of a cursor's position and the end of what its readers handed out. */
+  #effectivePosition(name: string): WalPosition {
+    let p = this.#cursors.peek(name)!.position;
+    for (const t of this.#tails) {
+      if (t.name === name && comparePositions(t.yielded, p) > 0) p = t.yielded;
+    }
+    return p;
+  }
+
+  /** Samples in the records between two positions (record boundaries), from the segment statistics. */
+  async #samplesBetween(from: WalPosition, to: WalPosition): Promise<number> {
+    let n = 0;
+    for (const s of this.#wal.segments) {
+      if (s < from.segment || s > to.segment) continue;
+      const st = this.#stats.get(s);
+      if (st === undefined) continue;
+      const path = this.#wal.segmentPath(s);
+      const start = s === from.segment && from.offset > 0
+        ? await countSamplesBefore(path, st, from.offset)
+        : 0;
+      const end = s === to.segment
+        ? (to.offset > 0 ? await countSamplesBefore(path, st, to.offset) : 0)
+        : st.samples;
+      if (end > start) n += end - start;
+    }
+    return n;
+  }
+
+  /**
+   * Removes the series whose last record was written before every cursor's
+   * and held chunk's segment (`gcBound`) and more than `minTimeMs` ago.
+   */
+  #collectGarbage(gcBound: number): void {
+    const threshold = Math.min(
+      this.#firstFlushAtOrBefore(gcBound),
+      this.#seqBefore(this.#now() - this.#minTimeMs),
+    );
+    // Sequences of segments below the bound are never needed again.
+    let k = 0;
+    while (k + 1 < this.#firstFlushSegs.length && this.#firstFlushSegs[k + 1] <= gcBound) k++;
+    if (k > 0) {
+      this.#firstFlushSegs.splice(0, k);
+      this.#firstFlushSeqs.splice(0, k);
+    }
+    if (threshold === -Infinity) return;
+    let removed = 0, withRecords = 0;
+    for (const s of this.#series.all()) {
+      if (s.lastFlush < threshold) {
+        this.#series.remove(s);
+        removed++;
+        if (s.written) withRecords++;
+      }
+    }
+    if (removed === 0) return;
+    this.#deletedPending += withRecords;
+    this.#metrics.deletedSeries.set(this.#deletedPending);
+    this.#metrics.seriesCollected.inc(removed);
+    this.#log.info("Garbage-collected inactive series", {
+      series: removed,
+      active: this.#series.count,
+    });
+  }
+
+  /** The first flush sequence of the latest known segment at or before `seg`, or -Infinity. */
+  #firstFlushAtOrBefore(seg: number): number {
+    const segs = this.#firstFlushSegs;
+    for (let i = segs.length - 1; i >= 0; i--) {
+      if (segs[i] <= seg) return this.#firstFlushSeqs[i];
+    }
+    return -Infinity;
+  }
+
+  /** A flush sequence below which every flush happened at or before `t`, or -Infinity. */
+  #seqBefore(t: number): number {
+    if (this.#lastFlushAt <= t) return this.#flushSeq + 1;
+    const marks = this.#marks;
+    let i = -1;
+    while (i + 1 < marks.length && marks[i + 1].t <= t) i++;
+    if (i < 0) return -Infinity;
+    const seq = marks[i].seq;
+    if (i > 0) this.#marks = marks.slice(i);
+    return seq;
+  }
+
+  /** Series records for every live series in the WAL, in batches (one encoder, reused). */
   *#checkpointBatches(): Generator<RecordBatch> {
     const enc = new RecordEncoder();
-    const byRef = this.#series.byRef;
     const group: Series[] = [];
-    for (let ref = 1; ref < byRef.length; ref++) {
-      const s = byRef[ref];
-      if (s === undefined || !s.written) continue;
+    for (const s of this.#series.all()) {
+      if (!s.written) continue;
       group.push(s);
       if (group.length === SERIES_PER_RECORD) {
         enc.series(group);

@@ -33,6 +33,21 @@ export interface StorageMetrics {
   fsyncDuration: Histogram;
   /** `prometheus_tsdb_wal_writes_failed_total`: commits whose write or sync failed. */
   writesFailed: Counter;
+  /**
+   * `prometheus_agent_deleted_series`: series garbage-collected from memory
+   * whose records are still in a WAL file (until the next checkpoint).
+   */
+  deletedSeries: Gauge;
+  /** `prometheus_tsdb_wal_storage_size_bytes`: bytes of the segments and the checkpoint. */
+  walSize: Gauge;
+  /** `ferry_wal_corruption_lost_records_total`: records in WAL bytes dropped by repair on open. */
+  lostRecords: Counter;
+  /** `ferry_wal_corruption_lost_samples_total`: samples in WAL bytes dropped by repair on open. */
+  lostSamples: Counter;
+  /** `ferry_wal_corruption_lost_bytes_total`: WAL bytes dropped by repair on open. */
+  lostBytes: Counter;
+  /** `ferry_wal_series_garbage_collected_total`: series removed from memory after going quiet. */
+  seriesCollected: Counter;
   /** Removes the callback gauges from the registry (the db was closed). */
   dispose(): void;
 }
@@ -40,7 +55,7 @@ export interface StorageMetrics {
 /** Creates the storage metrics; gauges read live state through the callbacks. */
 export function createStorageMetrics(
   registry: Registry,
-  live: { activeSeries: () => number; segmentCurrent: () => number },
+  live: { activeSeries: () => number; segmentCurrent: () => number; walBytes: () => number },
 ): StorageMetrics {
   return {
     samplesAppended: registry.counter({
@@ -95,9 +110,35 @@ export function createStorageMetrics(
       name: "prometheus_tsdb_wal_writes_failed_total",
       help: "Total number of WAL writes that failed.",
     }),
+    deletedSeries: registry.gauge({
+      name: "prometheus_agent_deleted_series",
+      help: "Number of series pending deletion from the WAL.",
+    }),
+    walSize: registry.gauge({
+      name: "prometheus_tsdb_wal_storage_size_bytes",
+      help: "Size of the WAL: segments and checkpoint, in bytes.",
+      fn: live.walBytes,
+    }),
+    lostRecords: registry.counter({
+      name: "ferry_wal_corruption_lost_records_total",
+      help: "Records in damaged WAL bytes that repair dropped on open.",
+    }),
+    lostSamples: registry.counter({
+      name: "ferry_wal_corruption_lost_samples_total",
+      help: "Samples in damaged WAL bytes that repair dropped on open.",
+    }),
+    lostBytes: registry.counter({
+      name: "ferry_wal_corruption_lost_bytes_total",
+      help: "Damaged WAL bytes that repair dropped on open.",
+    }),
+    seriesCollected: registry.counter({
+      name: "ferry_wal_series_garbage_collected_total",
+      help: "Series removed from memory because no sample was appended to them for a while.",
+    }),
     dispose() {
       registry.remove("prometheus_agent_active_series");
       registry.remove("prometheus_tsdb_wal_segment_current");
+      registry.remove("prometheus_tsdb_wal_storage_size_bytes");
     },
   };
 }

@@ -12,11 +12,20 @@ export {
   type DeliveryCursor,
   type SampleColumns,
   type SeriesRef,
+  type TailOptions,
   type WalChunk,
   type WalPosition,
   type WalSource,
 } from "./types.ts";
-export { AgentDb, type AgentDbOptions, type SyncPolicy } from "./agentdb.ts";
+export {
+  AgentDb,
+  type AgentDbOptions,
+  type DropEvent,
+  type DropReason,
+  type ReplayReport,
+  type SyncPolicy,
+} from "./agentdb.ts";
+export type { LossReport } from "./wal/repair.ts";
 export { createStorageMetrics, type StorageMetrics } from "./metrics.ts";
 export { CorruptionError } from "./wal/errors.ts";
 export { WalWriteError } from "./wal/writer.ts";

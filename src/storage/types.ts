@@ -74,15 +74,27 @@ export interface DeliveryCursor {
   release(): void;
 }
 
+/** Options of `WalSource.tail`. */
+export interface TailOptions {
+  /**
+   * The cursor this reader delivers for. When the WAL drops undelivered data
+   * (retention, disk cap) it moves that cursor forward; the reader then skips
+   * to it, and what it had already handed out is not counted as dropped.
+   */
+  cursor?: string;
+}
+
 /** The WAL as remote write sees it. */
 export interface WalSource {
   /** The named cursor, created at the current end of the WAL if it does not exist. */
   cursor(name: string): DeliveryCursor;
   /**
    * Reads samples from `from` onward in WAL order; when caught up, waits for
-   * new commits. Ends when `signal` aborts.
+   * new commits. Ends when `signal` aborts. A chunk is consumed once the
+   * iterator is asked for the next one: until then, the labels of its refs
+   * stay known.
    */
-  tail(from: WalPosition, signal: AbortSignal): AsyncIterable<WalChunk>;
+  tail(from: WalPosition, signal: AbortSignal, opts?: TailOptions): AsyncIterable<WalChunk>;
   /** The labels of a series ref, while the series is known. */
   labels(ref: SeriesRef): Labels | undefined;
 }

@@ -220,6 +220,11 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
     );
   };
 
+  const walReplay: Fn = () => {
+    const r = status.walReplay?.() ?? { min: 0, max: 0, current: 0 };
+    return json(200, success(JSON.stringify({ min: r.min, max: r.max, current: r.current })));
+  };
+
   const unavailable: Fn = () =>
     json(
       422,
@@ -249,6 +254,8 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
   api("/status/flags", { GET: flags });
   api("/status/buildinfo", { GET: buildInfo });
   api("/status/runtimeinfo", { GET: runtimeInfo });
+  // Answered during startup too, as in Prometheus (its UI polls it while the WAL replays).
+  add("/api/v1/status/walreplay", { methods: { GET: walReplay }, api: true });
   for (
     const p of [
       "/query",

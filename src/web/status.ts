@@ -58,6 +58,17 @@ export interface BuildStatus {
   buildDate?: string;
 }
 
+/**
+ * `/api/v1/status/walreplay`, as Prometheus reports it: the first and last
+ * WAL segment of the replay on start and the one being replayed (equal to
+ * `max` once done).
+ */
+export interface WalReplayStatus {
+  min: number;
+  max: number;
+  current: number;
+}
+
 /** Facts for `/api/v1/status/runtimeinfo` that only the agent knows. */
 export interface RuntimeStatus {
   /** Whether the last configuration (re)load succeeded. */
@@ -107,4 +118,6 @@ export interface AgentStatusProvider {
   runtimeInfo?: () => RuntimeStatus;
   /** Build details; every field defaults to `""`. */
   build?: BuildStatus;
+  /** WAL replay progress for `/api/v1/status/walreplay`. Default: all 0. */
+  walReplay?: () => WalReplayStatus;
 }

@@ -130,6 +130,11 @@ export class CursorStore {
     return c;
   }
 
+  /** The named cursor, if it exists (never creates one). */
+  peek(name: string): DeliveryCursor | undefined {
+    return this.#cursors.get(name);
+  }
+
   /** Names of the live cursors. */
   names(): string[] {
     return [...this.#cursors.keys()];

@@ -12,13 +12,19 @@
  * string = uvarint byte length · UTF-8 bytes; names sorted, values non-empty
  * ```
  *
- * Samples record (type 2):
+ * Samples record (type 3):
  *
  * ```
- * uvarint base ref · varint base timestamp (ms)
- * then until the end of the record, per sample:
+ * uvarint sample count n (≥ 1) · uvarint base ref · varint base timestamp (ms)
+ * then n times, up to the end of the record:
  *   varint ref delta · varint timestamp delta · float64 value (8 bytes, little-endian)
  * ```
+ *
+ * The count up front lets a reader size a record's samples without decoding
+ * them (segment statistics, loss reports for a record whose tail is torn or
+ * damaged) and is checked against the samples found. Type 2 is the same
+ * without the count (written by ferry 0.1.0 before the count was added); it
+ * is still read, never written.
  *
  * Deltas are taken from the previous sample (the first from the base, which
  * is the first sample's ref and timestamp, so its deltas are 0). "varint" is
@@ -38,8 +44,15 @@ import { CorruptionError } from "./errors.ts";
 /** Record type bytes. 0 is never used (it reads as zero padding). */
 export const RecordType = {
   Series: 1,
-  Samples: 2,
+  /** Samples without a count (read only). */
+  SamplesV1: 2,
+  Samples: 3,
 } as const;
+
+/** Whether a record type byte is a samples record (either version). */
+export function isSamplesType(type: number): boolean {
+  return type === RecordType.Samples || type === RecordType.SamplesV1;
+}
 
 /** Largest series ref (refs are stored in Uint32Array columns). */
 export const MAX_REF = 0xffffffff;
@@ -184,8 +197,9 @@ export class RecordEncoder {
     const w = this.#w;
     const { refs, ts, values, stale } = cols;
     // Worst case per sample: two 9-byte varints and 8 value bytes.
-    w.ensure(1 + 18 + n * 26);
+    w.ensure(1 + 9 + 18 + n * 26);
     w.byte(RecordType.Samples);
+    w.uvarint(n);
     let prevRef = refs[0];
     let prevT = ts[0];
     w.uvarint(prevRef);
@@ -283,12 +297,12 @@ export function decodeSeries(
  */
 export function decodeSamples(rec: Uint8Array, out: SampleBuffer): void {
   const r = new ByteReader(rec);
-  if (r.byte() !== RecordType.Samples) r.fail("not a samples record");
+  const n = samplesHeader(r);
   let ref = r.uvarint();
   let t = r.varint();
   const start = out.length;
   // Each sample takes at least 10 bytes.
-  out.reserve(Math.ceil(r.remaining / 10));
+  out.reserve(n >= 0 ? n : Math.ceil(r.remaining / 10));
   const view = r.view;
   try {
     while (r.remaining > 0) {
@@ -314,9 +328,68 @@ export function decodeSamples(rec: Uint8Array, out: SampleBuffer): void {
       else out.push(ref, t, view.getFloat64(p, true), 0);
       r.pos = p + 8;
     }
+    if (n >= 0 && out.length - start !== n) {
+      r.fail(`record holds ${out.length - start} samples, its header says ${n}`);
+    }
   } catch (e) {
     out.length = start;
     throw e;
+  }
+}
+
+/**
+ * Reads a samples record's type byte and, for the current version, its
+ * sample count; returns the count, or -1 for a legacy record without one.
+ */
+function samplesHeader(r: ByteReader): number {
+  const type = r.byte();
+  if (type === RecordType.Samples) {
+    const n = r.uvarint();
+    if (n === 0) r.fail("samples record with a count of 0");
+    // Each sample takes at least 10 bytes.
+    if (n > r.remaining / 10) r.fail(`sample count ${n} past end of record`);
+    return n;
+  }
+  if (type !== RecordType.SamplesV1) r.fail("not a samples record");
+  return -1;
+}
+
+/**
+ * The number of samples in a samples record: read from the header (current
+ * version, not validated against the body) or counted (legacy version).
+ * Throws `CorruptionError` when that is not possible.
+ */
+export function sampleCount(rec: Uint8Array): number {
+  const r = new ByteReader(rec);
+  const n = samplesHeader(r);
+  if (n >= 0) return n;
+  r.uvarint();
+  r.varint();
+  let count = 0;
+  while (r.remaining > 0) {
+    r.varint();
+    r.varint();
+    if (r.remaining < 8) r.fail("truncated sample value");
+    r.pos += 8;
+    count++;
+  }
+  return count;
+}
+
+/**
+ * The sample count a possibly damaged or incomplete samples record claims in
+ * its header (only the first bytes are read), or -1 when it has none or they
+ * do not parse. Used to report losses, never to decode.
+ */
+export function claimedSampleCount(prefix: Uint8Array): number {
+  if (prefix.length < 2 || prefix[0] !== RecordType.Samples) return -1;
+  try {
+    const r = new ByteReader(prefix);
+    r.byte();
+    const n = r.uvarint();
+    return n > 0 ? n : -1;
+  } catch {
+    return -1;
   }
 }
 
@@ -326,10 +399,11 @@ export function decodeSamples(rec: Uint8Array, out: SampleBuffer): void {
  */
 export function maxSampleRef(rec: Uint8Array): number {
   const r = new ByteReader(rec);
-  if (r.byte() !== RecordType.Samples) r.fail("not a samples record");
+  const n = samplesHeader(r);
   let ref = r.uvarint();
   r.varint();
   let max = 0;
+  let count = 0;
   while (r.remaining > 0) {
     ref += r.varint();
     if (ref < 1 || ref > MAX_REF) r.fail(`sample ref ${ref} out of range`);
@@ -337,7 +411,9 @@ export function maxSampleRef(rec: Uint8Array): number {
     r.varint();
     if (r.remaining < 8) r.fail("truncated sample value");
     r.pos += 8;
+    count++;
   }
+  if (n >= 0 && count !== n) r.fail(`record holds ${count} samples, its header says ${n}`);
   return max;
 }
 

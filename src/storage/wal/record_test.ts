@@ -2,12 +2,14 @@ import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict"
 import { Labels } from "../../model/labels.ts";
 import { CorruptionError } from "./errors.ts";
 import {
+  claimedSampleCount,
   decodeSamples,
   decodeSeries,
   maxSampleRef,
   RecordEncoder,
   RecordType,
   SampleBuffer,
+  sampleCount,
 } from "./record.ts";
 
 function records(enc: RecordEncoder): Uint8Array[] {
@@ -108,8 +110,8 @@ Deno.test("RecordEncoder reuses one buffer across records and resets", () => {
   assertEquals(enc.count, 0);
   enc.samples(cols);
   assertEquals(enc.buffer().buffer, buf1);
-  // Sequential refs, equal timestamps: 1 + 1 + 8 bytes a sample.
-  assertEquals(enc.buffer().length, 1 + 1 + 1 + 1000 * 10);
+  // Type, count (2 bytes for 1000), base ref and time, then 1 + 1 + 8 bytes a sample.
+  assertEquals(enc.buffer().length, 1 + 2 + 1 + 1 + 1000 * 10);
 });
 
 Deno.test("decodeSeries()/decodeSamples() reject malformed records with CorruptionError", async (t) => {
@@ -133,6 +135,14 @@ Deno.test("decodeSeries()/decodeSamples() reject malformed records with Corrupti
     ["samples: base ref 0", u(2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), "samples"],
     ["samples: truncated value", u(2, 1, 0, 0, 0, 1, 2, 3), "samples"],
     ["samples: ref out of range", u(2, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0), "samples"],
+    ["samples v3: count 0", u(3, 0, 1, 0), "samples"],
+    ["samples v3: count past end", u(3, 9, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), "samples"],
+    // Header says 2, body holds 1 (with room for the count check to pass).
+    [
+      "samples v3: count mismatch",
+      u(3, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+      "samples",
+    ],
   ];
   for (const [name, rec, kind] of cases) {
     await t.step(name, () => {
@@ -144,4 +154,42 @@ Deno.test("decodeSeries()/decodeSamples() reject malformed records with Corrupti
       assertEquals(out.length, 0);
     });
   }
+});
+
+Deno.test("samples records carry their count; sampleCount() and claimedSampleCount() read it", () => {
+  const enc = new RecordEncoder();
+  const cols = new SampleBuffer();
+  for (let i = 0; i < 300; i++) cols.push(1 + (i % 7), 1000 + i, i, i % 50 === 0 ? 1 : 0);
+  enc.samples(cols);
+  const [rec] = records(enc);
+  assertEquals(rec[0], RecordType.Samples);
+  assertEquals(sampleCount(rec), 300);
+  assertEquals(claimedSampleCount(rec), 300);
+  // Only the first bytes are needed: a torn record still tells its size.
+  assertEquals(claimedSampleCount(rec.subarray(0, 3)), 300);
+  assertEquals(claimedSampleCount(rec.subarray(0, 1)), -1);
+  assertEquals(claimedSampleCount(new Uint8Array([1, 5])), -1, "a series record has no count");
+  // A mismatched count is corruption.
+  const bad = rec.slice();
+  bad[1] ^= 0x01;
+  throws(() => decodeSamples(bad, new SampleBuffer()), CorruptionError);
+  throws(() => maxSampleRef(bad), CorruptionError);
+});
+
+Deno.test("legacy samples records (type 2, no count) are still read", () => {
+  // base ref 5, base t 1000, then (Δref 0, Δt 0, 1.5), (Δref +1, Δt +10, stale)
+  const b: number[] = [RecordType.SamplesV1, 5, 0xd0, 0x0f];
+  const v = new DataView(new ArrayBuffer(8));
+  v.setFloat64(0, 1.5, true);
+  b.push(0, 0, ...new Uint8Array(v.buffer));
+  b.push(2, 20, 0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f);
+  const rec = new Uint8Array(b);
+  const out = new SampleBuffer();
+  decodeSamples(rec, out);
+  assertEquals(out.length, 2);
+  assertEquals([out.refs[0], out.ts[0], out.values[0], out.stale[0]], [5, 1000, 1.5, 0]);
+  assertEquals([out.refs[1], out.ts[1], out.stale[1]], [6, 1010, 1]);
+  assertEquals(sampleCount(rec), 2);
+  assertEquals(maxSampleRef(rec), 6);
+  assertEquals(claimedSampleCount(rec), -1);
 });

@@ -10,6 +10,7 @@ import type { WalPosition } from "../types.ts";
 import { checkpointPath, type RecordBatch, writeCheckpoint } from "./checkpoint.ts";
 import { CorruptionError } from "./errors.ts";
 import { scanFile } from "./reader.ts";
+import { assessFileLoss, type LossReport } from "./repair.ts";
 import {
   checkpointName,
   DEFAULT_SEGMENT_SIZE,
@@ -18,7 +19,7 @@ import {
   segmentName,
   segmentPath,
 } from "./segment.ts";
-import { SegmentWriter, syncDir } from "./writer.ts";
+import { type RecordWritten, SegmentWriter, syncDir } from "./writer.ts";
 
 /** Where a replayed record came from. */
 export interface ReplayPosition {
@@ -38,10 +39,25 @@ export interface WalOptions {
    * does not decode; the segment is then repaired at that record.
    */
   replay?: (rec: Uint8Array, where: ReplayPosition) => void;
-  /** Called for each corruption found on open (after it was repaired). */
-  onCorruption?: (err: CorruptionError) => void;
+  /**
+   * Called for each corruption found on open (after it was repaired), with
+   * what the dropped bytes held.
+   */
+  onCorruption?: (err: CorruptionError, loss: LossReport) => void;
   /** Called after the head segment was completed and a new one started. */
   onRotate?: (completed: number, next: number) => void;
+  /** Awaited before a new head segment is created (see `SegmentWriterOptions.beforeRotate`). */
+  beforeRotate?: (completing: number) => Promise<void>;
+}
+
+/** Which segments the last open replayed (as Prometheus' `/api/v1/status/walreplay`). */
+export interface ReplayStatus {
+  /** First segment replayed (-1: none). */
+  min: number;
+  /** Last segment replayed (-1: none). */
+  max: number;
+  /** The segment being replayed; equals `max` once the replay finished. */
+  current: number;
 }
 
 /**
@@ -56,8 +72,9 @@ export interface WalOptions {
  *   fragments (type byte full=1/first=2/middle=3/last=4, uint16 BE length,
  *   CRC32C BE of the payload, payload) that never cross a page; the 1–7
  *   bytes that cannot hold a fragment at the end of a page are zeros.
- * - Record payloads start with a type byte (1 series, 2 samples; see
- *   `record.ts`); readers skip types they do not know.
+ * - Record payloads start with a type byte (1 series, 3 samples with their
+ *   count, 2 samples without, read only; see `record.ts`); readers skip
+ *   types they do not know.
  * - `checkpoint.<n>` holds series records, with the same framing, for
  *   every series known when segments ≤ n were deleted.
  *
@@ -73,14 +90,19 @@ export interface WalOptions {
  * 4. On open, the first bad fragment or record in a segment (torn write,
  *    checksum mismatch, broken fragment sequence, undecodable record) makes
  *    the segment be truncated at the end of the last good record; the
- *    corruption is reported and later segments are still read. Open never
- *    fails because of damaged content.
+ *    corruption is reported with what the dropped bytes held (records,
+ *    samples, bytes; see `repair.ts`) and later segments are still read.
+ *    Open never fails because of damaged content.
  * 5. A checkpoint is written and fsynced under a temporary name and renamed
  *    before any segment it replaces is deleted; segments ≤ n still present
  *    beside `checkpoint.<n>` (an interrupted truncation) are deleted on
  *    open, as are older checkpoints and leftover temporary files.
  * 6. `position` is always at the end of a whole record; bytes before it in
  *    the head segment are never rewritten.
+ * 7. Only whole completed segments are ever deleted (never the head), and
+ *    only by `truncate`, after the checkpoint that replaces them is durable.
+ *    Which segments may go (every cursor past them, or dropped by retention
+ *    or a disk cap) is the agent db's decision; see `AgentDb`.
  */
 export class Wal {
   readonly dir: string;
@@ -88,20 +110,32 @@ export class Wal {
   readonly #writer: SegmentWriter;
   /** Existing segment numbers, ascending; the last one is the head. */
   readonly #segments: number[];
+  /** Sizes of the completed segments (the head's is the writer's offset). */
+  readonly #sizes: Map<number, number>;
   #checkpoint: number;
+  #checkpointBytes: number;
+  readonly replayStatus: ReplayStatus;
 
   private constructor(
     dir: string,
     segmentSize: number,
     writer: SegmentWriter,
-    segments: number[],
-    checkpoint: number,
+    init: {
+      segments: number[];
+      sizes: Map<number, number>;
+      checkpoint: number;
+      checkpointBytes: number;
+      replay: ReplayStatus;
+    },
   ) {
     this.dir = dir;
     this.segmentSize = segmentSize;
     this.#writer = writer;
-    this.#segments = segments;
-    this.#checkpoint = checkpoint;
+    this.#segments = init.segments;
+    this.#sizes = init.sizes;
+    this.#checkpoint = init.checkpoint;
+    this.#checkpointBytes = init.checkpointBytes;
+    this.replayStatus = init.replay;
   }
 
   /** Opens (creating if needed) the WAL in `dir`, replays and repairs it, and starts a new head segment. */
@@ -134,20 +168,33 @@ export class Wal {
     }
 
     const replay = opts.replay ?? (() => {});
-    const corrupt = (e: CorruptionError) => opts.onCorruption?.(e);
+    const corrupt = (e: CorruptionError, loss: LossReport) => opts.onCorruption?.(e, loss);
+    let checkpointBytes = 0;
     if (cp >= 0) {
-      const res = await scanFile(checkpointPath(dir, cp), {
+      const path = checkpointPath(dir, cp);
+      const res = await scanFile(path, {
         onRecord: (rec, offset) => replay(rec, { segment: -1, offset }),
       });
+      checkpointBytes = res.size;
       if (res.error) {
+        const loss = await assessFileLoss(path, res.error.offset);
         logger.error("Checkpoint is damaged; series after the damage are unknown", {
           file: checkpointName(cp),
           offset: res.error.offset,
           error: res.error.message,
+          lost_series_records: loss.seriesRecords,
+          lost_bytes: loss.bytes,
+          exact: loss.exact,
         });
-        corrupt(res.error);
+        corrupt(res.error, loss);
       }
     }
+    const sizes = new Map<number, number>();
+    const replayStatus: ReplayStatus = {
+      min: segments.length > 0 ? segments[0] : -1,
+      max: segments.length > 0 ? segments[segments.length - 1] : -1,
+      current: -1,
+    };
     let prev = -1;
     for (const s of segments) {
       if (prev >= 0 && s !== prev + 1) {
@@ -157,20 +204,28 @@ export class Wal {
         });
       }
       prev = s;
+      replayStatus.current = s;
       const path = segmentPath(dir, s);
       const res = await scanFile(path, {
         segment: s,
         onRecord: (rec, offset) => replay(rec, { segment: s, offset }),
       });
+      sizes.set(s, res.error ? res.error.offset : res.size);
       if (res.error) {
+        const loss = await assessFileLoss(path, res.error.offset);
         logger.warn("Repairing damaged WAL segment: truncating after the last good record", {
           segment: segmentName(s),
           offset: res.error.offset,
-          dropped_bytes: res.size - res.error.offset,
+          lost_bytes: loss.bytes,
+          lost_records: loss.records,
+          lost_samples: loss.samples,
+          lost_series_records: loss.seriesRecords,
+          damaged_records: loss.damagedRecords,
+          exact: loss.exact,
           error: res.error.message,
         });
         await Deno.truncate(path, res.error.offset);
-        corrupt(res.error);
+        corrupt(res.error, loss);
       }
     }
 
@@ -181,9 +236,19 @@ export class Wal {
         wal.#segments.push(next);
         opts.onRotate?.(completed, next);
       },
+      beforeRotate: async (completing) => {
+        wal.#sizes.set(completing, wal.#writer.position.offset);
+        if (opts.beforeRotate) await opts.beforeRotate(completing);
+      },
     });
     segments.push(head);
-    const wal: Wal = new Wal(dir, segmentSize, writer, segments, cp);
+    const wal: Wal = new Wal(dir, segmentSize, writer, {
+      segments,
+      sizes,
+      checkpoint: cp,
+      checkpointBytes,
+      replay: replayStatus,
+    });
     return wal;
   }
 
@@ -207,6 +272,24 @@ export class Wal {
     return this.#checkpoint;
   }
 
+  /** The current checkpoint's size in bytes (0 without one). */
+  get checkpointBytes(): number {
+    return this.#checkpointBytes;
+  }
+
+  /** Size of segment `n` in bytes (the head's grows; 0 for an unknown segment). */
+  segmentBytes(n: number): number {
+    if (n === this.#writer.segment) return this.#writer.position.offset;
+    return this.#sizes.get(n) ?? 0;
+  }
+
+  /** Bytes of every segment and the checkpoint. */
+  get totalBytes(): number {
+    let n = this.#checkpointBytes;
+    for (const s of this.#segments) n += this.segmentBytes(s);
+    return n;
+  }
+
   /** Whether data was written since the last sync. */
   get dirty(): boolean {
     return this.#writer.dirty;
@@ -218,8 +301,13 @@ export class Wal {
   }
 
   /** Appends records (see `SegmentWriter.write`). Callers serialize writes. */
-  write(buf: Uint8Array, ends: readonly number[]): Promise<void> {
-    return this.#writer.write(buf, ends);
+  write(buf: Uint8Array, ends: readonly number[], onRecord?: RecordWritten): Promise<void> {
+    return this.#writer.write(buf, ends, onRecord);
+  }
+
+  /** Completes the head segment and starts a new one (nothing when the head is empty). Callers serialize this with writes. */
+  rotate(): Promise<void> {
+    return this.#writer.rotate();
   }
 
   /** fdatasync of the head segment if it has unsynced data. */
@@ -238,7 +326,7 @@ export class Wal {
     }
     const doomed = this.#segments.filter((s) => s <= upTo);
     if (doomed.length === 0) return [];
-    await writeCheckpoint(this.dir, upTo, series);
+    this.#checkpointBytes = await writeCheckpoint(this.dir, upTo, series);
     const old = this.#checkpoint;
     this.#checkpoint = upTo;
     for (const s of doomed) {
@@ -246,12 +334,23 @@ export class Wal {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
       });
       this.#segments.splice(this.#segments.indexOf(s), 1);
+      this.#sizes.delete(s);
     }
     if (old >= 0 && old !== upTo) {
       await Deno.remove(checkpointPath(this.dir, old)).catch(() => {});
     }
     await syncDir(this.dir);
     return doomed;
+  }
+
+  /**
+   * Writes the current checkpoint again from `series` (e.g. without series
+   * that were garbage-collected since), atomically replacing it. Does
+   * nothing without a checkpoint.
+   */
+  async rewriteCheckpoint(series: Iterable<RecordBatch>): Promise<void> {
+    if (this.#checkpoint < 0) return;
+    this.#checkpointBytes = await writeCheckpoint(this.dir, this.#checkpoint, series);
   }
 
   /** Syncs and closes the head segment. */

@@ -3,6 +3,8 @@
  * in commits of 1,000 samples (one commit = one scrape of a 1,000-series
  * target), the sync policies' cost, decode, and CRC32C.
  *
+ * Replay: opening a db on a WAL of a million samples.
+ *
  * Run: deno bench --allow-read --allow-write src/storage/wal/wal_bench.ts
  *
  * Bytes per sample on disk for the append workload are printed to stderr
@@ -87,6 +89,34 @@ Deno.bench({
   },
 });
 
+// Replay: opening a db on a WAL of 1,000,000 samples (10,000 series) rebuilds series, segment
+// statistics and series liveness; what `prometheus_agent_data_replay_duration_seconds` measures.
+const replayDir = await Deno.makeTempDir({ prefix: "ferry-wal-bench-replay-" });
+dirs.push(replayDir);
+{
+  const db = await AgentDb.open(replayDir, {
+    registry: new Registry(),
+    truncateIntervalMs: 0,
+    segmentSize: 8 << 20,
+  });
+  db.cursor("hold");
+  const b: Bed = { db, refs: new Uint32Array(SERIES), app: db.appender(), commits: 0 };
+  for (let i = 0; i < SERIES; i++) b.refs[i] = b.app.append(0, labels[i], T0, i);
+  await b.app.commit();
+  for (let k = 0; k < 1000; k++) await commitOnce(b);
+  await db.close();
+}
+
+Deno.bench({
+  group: "replay",
+  name: "open (replay) a WAL of 1,000,000 samples, 10,000 series",
+  n: 20,
+  async fn() {
+    const db = await AgentDb.open(replayDir, { registry: new Registry(), truncateIntervalMs: 0 });
+    await db.close();
+  },
+});
+
 // Encode and decode alone, no I/O.
 const enc = new RecordEncoder();
 const cols = new SampleBuffer(PER_COMMIT);
@@ -138,7 +168,7 @@ globalThis.addEventListener("unload", () => {
   for (const [name, b] of [["interval", interval], ["commit", perCommit]] as const) {
     const samples = b.commits * PER_COMMIT + SERIES;
     let bytes = 0;
-    const dir = `${dirs[name === "interval" ? 0 : 1]}/wal`;
+    const dir = `${b.db.dir}/wal`;
     for (const e of Deno.readDirSync(dir)) bytes += Deno.statSync(`${dir}/${e.name}`).size;
     report.push(
       `${name}: ${samples} samples, ${bytes} bytes on disk = ${

@@ -26,7 +26,17 @@ export interface SegmentWriterOptions {
   segmentSize: number;
   /** Called after a segment was completed (synced, closed) and the next one created. */
   onRotate?: (completed: number, next: number) => void;
+  /**
+   * Awaited after the head segment was synced and closed and before the next
+   * one is created (the agent db enforces its disk cap here, so the new
+   * segment never takes the WAL past it). An error is logged by the caller's
+   * hook, never thrown from here.
+   */
+  beforeRotate?: (completing: number) => Promise<void>;
 }
+
+/** Called for each record written by `SegmentWriter.write`: its index in `ends`, segment and end offset. */
+export type RecordWritten = (index: number, segment: number, end: number) => void;
 
 /**
  * Writes records into segment files. Not safe for concurrent use: the owner
@@ -44,6 +54,9 @@ export class SegmentWriter {
   readonly #walDir: string;
   readonly #segmentSize: number;
   readonly #onRotate?: (completed: number, next: number) => void;
+  readonly #beforeRotate?: (completing: number) => Promise<void>;
+  /** Records framed but not yet written out: index, segment, end (flat triples). */
+  readonly #framed: number[] = [];
   /** Null between a completed segment and a successfully created next one. */
   #file: Deno.FsFile | null;
   #segment: number;
@@ -64,6 +77,7 @@ export class SegmentWriter {
     this.#file = file;
     this.#segmentSize = opts.segmentSize;
     this.#onRotate = opts.onRotate;
+    this.#beforeRotate = opts.beforeRotate;
   }
 
   /** Creates segment `segment` (which must not exist) and writes into it. */
@@ -94,11 +108,15 @@ export class SegmentWriter {
 
   /**
    * Frames and writes the records `buf[0, ends[0])`, `buf[ends[0], ends[1])`…,
-   * in one file write per segment touched.
+   * in one file write per segment touched. `onRecord` is called for every
+   * record once the bytes holding it were written (so after a failure, only
+   * for the records that did reach the file).
    */
-  async write(buf: Uint8Array, ends: readonly number[]): Promise<void> {
+  async write(buf: Uint8Array, ends: readonly number[], onRecord?: RecordWritten): Promise<void> {
     if (this.#closed) throw new WalWriteError("Cannot write: WAL is closed", this.position);
     if (this.#file === null || this.#broken) await this.#rotate();
+    const framed = this.#framed;
+    framed.length = 0;
     let fl = 0;
     let pos = this.#offset;
     let start = 0;
@@ -108,7 +126,7 @@ export class SegmentWriter {
       if (payload.length === 0) continue;
       let size = framedSize(pos, payload.length);
       if (pos + size > this.#segmentSize && pos > 0) {
-        if (fl > 0) await this.#writeOut(fl);
+        if (fl > 0) await this.#writeOut(fl, onRecord);
         fl = 0;
         await this.#rotate();
         pos = 0;
@@ -118,8 +136,16 @@ export class SegmentWriter {
       frameRecord(payload, { out: this.#frames, at: fl, pos });
       fl += size;
       pos += size;
+      if (onRecord) framed.push(i, this.#segment, pos);
     }
-    if (fl > 0) await this.#writeOut(fl);
+    if (fl > 0) await this.#writeOut(fl, onRecord);
+  }
+
+  /** Completes the head segment and starts the next one, unless the head is empty. */
+  async rotate(): Promise<void> {
+    if (this.#closed) throw new WalWriteError("Cannot rotate: WAL is closed", this.position);
+    if (this.#file !== null && !this.#broken && this.#offset === 0) return;
+    await this.#rotate();
   }
 
   /** fdatasync of the head segment, when something was written since the last one. */
@@ -159,7 +185,7 @@ export class SegmentWriter {
     this.#frames = next;
   }
 
-  async #writeOut(n: number): Promise<void> {
+  async #writeOut(n: number, onRecord?: RecordWritten): Promise<void> {
     const file = this.#file!;
     const data = this.#frames.subarray(0, n);
     let done = 0;
@@ -184,6 +210,11 @@ export class SegmentWriter {
     }
     this.#offset += n;
     this.#dirty = true;
+    if (onRecord) {
+      const f = this.#framed;
+      for (let k = 0; k < f.length; k += 3) onRecord(f[k], f[k + 1], f[k + 2]);
+      f.length = 0;
+    }
   }
 
   /**
@@ -200,6 +231,7 @@ export class SegmentWriter {
         this.#file = null;
         this.#dirty = false;
       }
+      if (this.#beforeRotate) await this.#beforeRotate(completed);
       this.#file = await createSegment(this.#walDir, next);
     } catch (e) {
       throw new WalWriteError(`Cannot start WAL segment ${next}: ${errMessage(e)}`, {

@@ -1,0 +1,106 @@
+/**
+ * Service discovery: one {@link Discoverer} per SD config of a job (static,
+ * file, HTTP, DNS), and the {@link DiscoveryManager} that merges and
+ * rate-limits what they find for the job's scrape pool.
+ *
+ * ```
+ * static_configs   ─ StaticDiscoverer ─┐
+ * file_sd_configs  ─ FileDiscoverer ───┤
+ * http_sd_configs  ─ HttpDiscoverer ───┼─ DiscoveryManager (per job: merge, ≤ 1 update / 5 s) ─► pool.sync
+ * dns_sd_configs   ─ DnsDiscoverer ────┘
+ * ```
+ *
+ * @module
+ */
+
+import type { ResolvedScrapeConfig } from "../config/types.ts";
+import type { Registry } from "../metrics/registry.ts";
+import type { Clock } from "../util/clock.ts";
+import { DnsDiscoverer } from "./dns.ts";
+import { FileDiscoverer } from "./file.ts";
+import { HttpDiscoverer } from "./http.ts";
+import type { NamedDiscoverer } from "./manager.ts";
+import { StaticDiscoverer } from "./static.ts";
+
+export type { Discoverer, DiscoveryResult, TargetGroup } from "./types.ts";
+export {
+  DEFAULT_UPDATE_INTERVAL_MS,
+  DiscoveryManager,
+  type DiscoveryManagerOptions,
+  type NamedDiscoverer,
+} from "./manager.ts";
+export { StaticDiscoverer } from "./static.ts";
+export { FileDiscoverer, type FileDiscovererOptions, FILEPATH_LABEL } from "./file.ts";
+export { HttpDiscoverer, type HttpDiscovererOptions, URL_LABEL } from "./http.ts";
+export {
+  DNS_MX_TARGET_LABEL,
+  DNS_NAME_LABEL,
+  DNS_NS_TARGET_LABEL,
+  DNS_SRV_PORT_LABEL,
+  DNS_SRV_TARGET_LABEL,
+  DnsDiscoverer,
+  type DnsDiscovererOptions,
+  type DnsRecordData,
+  type DnsResolver,
+} from "./dns.ts";
+
+/** What discoverers are built with. */
+export interface DiscoveryDeps {
+  registry: Registry;
+  clock?: Clock;
+  /** For http_sd. */
+  fetch?: typeof fetch;
+  /** For http_sd requests. */
+  userAgent?: string;
+  /** For dns_sd: ask this server instead of the system's. */
+  dnsNameServer?: { ipAddr: string; port: number };
+  /** For file_sd: watch directories (off for one-shot use). @default true */
+  watch?: boolean;
+}
+
+/** The discoverers of one job, in config order, each named by its config path. */
+export function createDiscoverers(
+  cfg: ResolvedScrapeConfig,
+  deps: DiscoveryDeps,
+): NamedDiscoverer[] {
+  const job = cfg.jobName;
+  const out: NamedDiscoverer[] = [];
+  if (cfg.staticConfigs.length > 0) {
+    out.push({ name: "static_configs", discoverer: new StaticDiscoverer(cfg.staticConfigs, job) });
+  }
+  cfg.fileSdConfigs.forEach((c, i) =>
+    out.push({
+      name: `file_sd_configs[${i}]`,
+      discoverer: new FileDiscoverer(c, {
+        job,
+        registry: deps.registry,
+        clock: deps.clock,
+        watch: deps.watch,
+      }),
+    })
+  );
+  cfg.httpSdConfigs.forEach((c, i) =>
+    out.push({
+      name: `http_sd_configs[${i}]`,
+      discoverer: new HttpDiscoverer(c, {
+        job,
+        registry: deps.registry,
+        clock: deps.clock,
+        fetch: deps.fetch,
+        userAgent: deps.userAgent,
+      }),
+    })
+  );
+  cfg.dnsSdConfigs.forEach((c, i) =>
+    out.push({
+      name: `dns_sd_configs[${i}]`,
+      discoverer: new DnsDiscoverer(c, {
+        job,
+        registry: deps.registry,
+        clock: deps.clock,
+        nameServer: deps.dnsNameServer,
+      }),
+    })
+  );
+  return out;
+}

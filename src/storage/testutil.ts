@@ -1,0 +1,96 @@
+/**
+ * Helpers for the agent db's tests.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { Labels } from "../model/labels.ts";
+import { Registry } from "../metrics/registry.ts";
+import { AgentDb, type AgentDbOptions } from "./agentdb.ts";
+import type { WalPosition } from "./types.ts";
+
+/** Runs `fn` with a fresh temporary directory, removed afterwards. */
+export async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-agentdb-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Opens a db with no truncation timer (tests call `truncate()`). */
+export function openDb(dir: string, opts: Partial<AgentDbOptions> = {}): Promise<AgentDb> {
+  return AgentDb.open(dir, { registry: new Registry(), truncateIntervalMs: 0, ...opts });
+}
+
+/** Series `i` of a test job. */
+export const series = (i: number, name = "m"): Labels =>
+  Labels.fromObject({ __name__: name, i: String(i), job: "test" });
+
+/** Appends one sample for each of series lo..hi-1 at time `t` and commits; returns the refs. */
+export async function commitRange(
+  db: AgentDb,
+  lo: number,
+  hi: number,
+  t: number,
+  name = "m",
+): Promise<number[]> {
+  const app = db.appender();
+  const refs: number[] = [];
+  for (let i = lo; i < hi; i++) refs.push(app.append(0, series(i, name), t, i + t / 1000));
+  await app.commit();
+  return refs;
+}
+
+/** A counter's (or gauge's) value in a registry. */
+export function metric(reg: Registry, name: string, labels?: Record<string, string>): number {
+  const text = reg.expose();
+  const lt = labels
+    ? "{" + Object.keys(labels).sort().map((k) => `${k}="${labels[k]}"`).join(",") + "}"
+    : "";
+  for (const line of text.split("\n")) {
+    if (line.startsWith(name + lt + " ")) return Number(line.slice(name.length + lt.length + 1));
+  }
+  return NaN;
+}
+
+/** Total bytes of the files in the db's directory (segments, checkpoint, cursors). */
+export async function dirBytes(dir: string): Promise<number> {
+  let n = 0;
+  for (const d of [dir, join(dir, "wal")]) {
+    for await (const e of Deno.readDir(d)) {
+      if (e.isFile) n += (await Deno.stat(join(d, e.name))).size;
+    }
+  }
+  return n;
+}
+
+/** Reads samples through `tail()` until it has waited `quietMs` for more; returns them in order. */
+export async function drain(
+  db: AgentDb,
+  from: WalPosition,
+  opts: { cursor?: string; quietMs?: number; ack?: boolean } = {},
+): Promise<{ refs: number[]; ts: number[]; end: WalPosition }> {
+  const ac = new AbortController();
+  const quiet = opts.quietMs ?? 150;
+  let timer = setTimeout(() => ac.abort(), quiet);
+  const refs: number[] = [], ts: number[] = [];
+  let end = from;
+  try {
+    for await (const c of db.tail(from, ac.signal, { cursor: opts.cursor })) {
+      clearTimeout(timer);
+      for (let i = 0; i < c.samples.length; i++) {
+        refs.push(c.samples.refs[i]);
+        ts.push(c.samples.ts[i]);
+      }
+      end = c.end;
+      if (opts.ack && opts.cursor) db.cursor(opts.cursor).ack(c.end);
+      timer = setTimeout(() => ac.abort(), quiet);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  return { refs, ts, end };
+}

@@ -53,7 +53,9 @@ export type {
   RelabelConfig,
   RemoteWriteConfig,
   ScrapeConfig,
+  ScrapeProtocol,
   StaticConfig,
+  TlsConfig,
 } from "./src/config/types.ts";
 export { dnsSd, fileSd, httpSd } from "./src/config/sd.ts";
 

@@ -7,6 +7,7 @@
  */
 
 import type { ResolvedConfig, ResolvedRemoteWrite } from "./config/types.ts";
+import { renderConfigYaml } from "./config/render.ts";
 import { Registry } from "./metrics/registry.ts";
 import { type Labels, LabelsBuilder } from "./model/labels.ts";
 import { compileRules, relabel } from "./relabel/relabel.ts";
@@ -178,7 +179,8 @@ export class Agent {
       startTime: this.#startTime,
       version: VERSION,
       ready: () => this.#ready,
-      configYaml: () => this.#opts.configSource ?? JSON.stringify(this.#config, null, 2),
+      // The resolved config, secrets hidden (never the file: it may hold secrets).
+      configYaml: () => renderConfigYaml(this.#config),
       targets: (): TargetStatus[] => {
         const out: TargetStatus[] = [];
         for (const pool of this.#scrape.pools()) {

@@ -41,6 +41,9 @@ export type {
   ResolvedRelabelConfig,
   ResolvedRemoteWrite,
   ResolvedScrapeConfig,
+  ResolvedTlsConfig,
   ScrapeConfig,
+  ScrapeProtocol,
   StaticConfig,
+  TlsConfig,
 } from "./types.ts";

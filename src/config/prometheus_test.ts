@@ -3,7 +3,7 @@ import { stringify } from "yaml";
 import { assert, assertEquals, assertThrows } from "../testing/assert.ts";
 import { ConfigError, type ConfigIssue, formatIssue } from "./errors.ts";
 import { expandEnv, loadYamlConfig, parsePrometheusYaml } from "./prometheus.ts";
-import { resolveConfig } from "./resolve.ts";
+import { DEFAULT_SCRAPE_PROTOCOLS, resolveConfig } from "./resolve.ts";
 import type { ResolvedConfig, ResolvedRelabelConfig } from "./types.ts";
 
 const TESTDATA = new URL("./testdata/", import.meta.url);
@@ -55,6 +55,17 @@ const SCRAPE_DEFAULTS = {
   honorLabels: false,
   honorTimestamps: true,
   sampleLimit: 0,
+  scrapeProtocols: [...DEFAULT_SCRAPE_PROTOCOLS],
+  fallbackScrapeProtocol: "" as const,
+  enableCompression: true,
+  trackTimestampsStaleness: false,
+  bodySizeLimit: 0,
+  labelLimit: 0,
+  labelNameLengthLimit: 0,
+  labelValueLengthLimit: 0,
+  targetLimit: 0,
+  tlsConfig: { ca: "", caFile: "", cert: "", certFile: "", key: "", keyFile: "" },
+  proxyUrl: "",
   fileSdConfigs: [],
   httpSdConfigs: [],
   dnsSdConfigs: [],
@@ -62,6 +73,16 @@ const SCRAPE_DEFAULTS = {
   relabelConfigs: [],
   metricRelabelConfigs: [],
   followRedirects: true,
+};
+
+const GLOBAL_SCRAPE_DEFAULTS = {
+  scrapeProtocols: [...DEFAULT_SCRAPE_PROTOCOLS],
+  bodySizeLimit: 0,
+  sampleLimit: 0,
+  targetLimit: 0,
+  labelLimit: 0,
+  labelNameLengthLimit: 0,
+  labelValueLengthLimit: 0,
 };
 
 Deno.test("loadYamlConfig() maps a realistic prometheus.yml onto the model", () => {
@@ -76,6 +97,7 @@ Deno.test("loadYamlConfig() maps a realistic prometheus.yml onto the model", () 
       scrapeTimeoutMs: 10000,
       externalLabels: { cluster: "eu-1", replica: "a" },
       keepDroppedTargets: 1000,
+      ...GLOBAL_SCRAPE_DEFAULTS,
     },
     scrapeConfigs: [
       {
@@ -205,8 +227,8 @@ Deno.test("parsePrometheusYaml() names what ferry does not support yet", async (
   - job_name: k8s
     kubernetes_sd_configs:
       - role: pod
-    tls_config:
-      insecure_skip_verify: true
+    proxy_connect_header:
+      X: [y]
     enable_http2: false
 remote_write:
   - url: http://x/
@@ -217,7 +239,7 @@ scrape_config_files: [a/*.yml]
 `),
       [
         "prometheus.yml:3:5: scrape_configs[0].kubernetes_sd_configs: not supported by ferry yet",
-        "prometheus.yml:5:5: scrape_configs[0].tls_config: not supported by ferry yet",
+        "prometheus.yml:5:5: scrape_configs[0].proxy_connect_header: not supported by ferry yet",
         "prometheus.yml:7:5: scrape_configs[0].enable_http2: not supported by ferry yet",
         "prometheus.yml:10:5: remote_write[0].oauth2: not supported by ferry yet",
         "prometheus.yml:11:20: remote_write[0].queue_config.sample_age_limit: not supported by ferry yet",
@@ -248,7 +270,10 @@ remote_write:
     tls_config: {insecure_skip_verify: no}
 `);
     assertEquals(c, {
-      scrapeConfigs: [{ jobName: "a" }, { jobName: "b" }],
+      scrapeConfigs: [
+        { jobName: "a", tlsConfig: {}, enableCompression: true, labelLimit: 0 },
+        { jobName: "b", tlsConfig: { insecureSkipVerify: false } },
+      ],
       remoteWrite: [{ url: "http://x/" }],
     });
   });

@@ -39,6 +39,8 @@ import type {
   ResolvedRelabelConfig,
   ResolvedRemoteWrite,
   ResolvedScrapeConfig,
+  ResolvedTlsConfig,
+  ScrapeProtocol,
 } from "./types.ts";
 
 /** Options of {@link resolveConfig}. */
@@ -130,6 +132,13 @@ const GLOBAL_FIELDS = [
   "scrapeTimeout",
   "externalLabels",
   "keepDroppedTargets",
+  "scrapeProtocols",
+  "bodySizeLimit",
+  "sampleLimit",
+  "targetLimit",
+  "labelLimit",
+  "labelNameLengthLimit",
+  "labelValueLengthLimit",
 ] as const;
 const HTTP_FIELDS = ["basicAuth", "authorization", "followRedirects"] as const;
 const SCRAPE_FIELDS = [
@@ -142,6 +151,17 @@ const SCRAPE_FIELDS = [
   "honorLabels",
   "honorTimestamps",
   "sampleLimit",
+  "scrapeProtocols",
+  "fallbackScrapeProtocol",
+  "enableCompression",
+  "trackTimestampsStaleness",
+  "bodySizeLimit",
+  "labelLimit",
+  "labelNameLengthLimit",
+  "labelValueLengthLimit",
+  "targetLimit",
+  "tlsConfig",
+  "proxyUrl",
   "staticConfigs",
   "fileSdConfigs",
   "httpSdConfigs",
@@ -459,6 +479,8 @@ function defaultGlobal(): ResolvedGlobal {
     scrapeTimeoutMs: DEFAULT_SCRAPE_TIMEOUT_MS,
     externalLabels: {},
     keepDroppedTargets: DEFAULT_KEEP_DROPPED_TARGETS,
+    ...DEFAULT_GLOBAL_SCRAPE_OPTIONS,
+    scrapeProtocols: [...DEFAULT_SCRAPE_PROTOCOLS],
   };
 }
 
@@ -496,6 +518,7 @@ function resolveGlobal(ctx: Ctx, v: unknown, path: string): ResolvedGlobal {
     scrapeTimeoutMs: timeoutMs,
     externalLabels,
     keepDroppedTargets: typeof keep === "number" && keep > 0 ? keep : DEFAULT_KEEP_DROPPED_TARGETS,
+    ...resolveGlobalScrapeOptions(ctx, o, path),
   };
 }
 
@@ -555,7 +578,6 @@ function resolveScrape(
 
   const honorLabels = readBool(ctx, own(o, "honorLabels"), f("honorLabels"));
   const honorTimestamps = readBool(ctx, own(o, "honorTimestamps"), f("honorTimestamps"));
-  const sampleLimit = readInt(ctx, own(o, "sampleLimit"), f("sampleLimit"), 0);
 
   const staticConfigs: ResolvedScrapeConfig["staticConfigs"] = [];
   readArray(ctx, own(o, "staticConfigs"), f("staticConfigs"))?.forEach((item, i) => {
@@ -581,7 +603,7 @@ function resolveScrape(
     params,
     honorLabels: typeof honorLabels === "boolean" ? honorLabels : false,
     honorTimestamps: typeof honorTimestamps === "boolean" ? honorTimestamps : true,
-    sampleLimit: typeof sampleLimit === "number" ? sampleLimit : 0,
+    ...resolveScrapeOptions(ctx, o, path, global),
     staticConfigs,
     ...resolveServiceDiscovery(ctx, o, path),
     // 0 inherits, as in Prometheus.
@@ -1124,4 +1146,234 @@ function resolveDnsSd(ctx: Ctx, v: unknown, path: string): ResolvedDnsSdConfig {
     port: typeof port === "number" ? port : 0,
     refreshIntervalMs: readRefresh(ctx, o, path, DEFAULT_DNS_SD_REFRESH_MS),
   };
+}
+
+// ---------------------------------------------------------------------------
+// Scrape options: protocols, limits, compression, TLS, proxy
+
+/** Prometheus 3's default `scrape_protocols` (OpenMetrics preferred). */
+export const DEFAULT_SCRAPE_PROTOCOLS: readonly ScrapeProtocol[] = [
+  "OpenMetricsText1.0.0",
+  "OpenMetricsText0.0.1",
+  "PrometheusText1.0.0",
+  "PrometheusText0.0.4",
+];
+const SCRAPE_PROTOCOLS: readonly string[] = [...DEFAULT_SCRAPE_PROTOCOLS, "PrometheusProto"];
+const DEFAULT_GLOBAL_SCRAPE_OPTIONS = {
+  bodySizeLimit: 0,
+  sampleLimit: 0,
+  targetLimit: 0,
+  labelLimit: 0,
+  labelNameLengthLimit: 0,
+  labelValueLengthLimit: 0,
+} as const;
+const LIMIT_FIELDS = [
+  "sampleLimit",
+  "targetLimit",
+  "labelLimit",
+  "labelNameLengthLimit",
+  "labelValueLengthLimit",
+] as const;
+const TLS_FIELDS = [
+  "ca",
+  "caFile",
+  "cert",
+  "certFile",
+  "key",
+  "keyFile",
+  "insecureSkipVerify",
+  "serverName",
+  "minVersion",
+  "maxVersion",
+] as const;
+const TLS_VERSIONS = ["TLS10", "TLS11", "TLS12", "TLS13"];
+
+type GlobalScrapeOptions = Pick<
+  ResolvedGlobal,
+  "scrapeProtocols" | "bodySizeLimit" | (typeof LIMIT_FIELDS)[number]
+>;
+
+function resolveGlobalScrapeOptions(
+  ctx: Ctx,
+  o: Record<string, unknown>,
+  path: string,
+): GlobalScrapeOptions {
+  const out: GlobalScrapeOptions = {
+    ...DEFAULT_GLOBAL_SCRAPE_OPTIONS,
+    scrapeProtocols: [...DEFAULT_SCRAPE_PROTOCOLS],
+  };
+  const protocols = readProtocols(ctx, own(o, "scrapeProtocols"), ctx.f(path, "scrapeProtocols"));
+  if (protocols !== undefined) {
+    if (protocols.length === 0) ctx.add(ctx.f(path, "scrapeProtocols"), "must not be empty");
+    else out.scrapeProtocols = protocols;
+  }
+  out.bodySizeLimit = readBytes(ctx, own(o, "bodySizeLimit"), ctx.f(path, "bodySizeLimit")) ?? 0;
+  for (const name of LIMIT_FIELDS) {
+    const n = readInt(ctx, own(o, name), ctx.f(path, name), 0);
+    if (typeof n === "number") out[name] = n;
+  }
+  return out;
+}
+
+type ScrapeOptions = Pick<
+  ResolvedScrapeConfig,
+  | "scrapeProtocols"
+  | "fallbackScrapeProtocol"
+  | "enableCompression"
+  | "trackTimestampsStaleness"
+  | "bodySizeLimit"
+  | "tlsConfig"
+  | "proxyUrl"
+  | (typeof LIMIT_FIELDS)[number]
+>;
+
+/** A job's scrape options; 0 limits and an empty protocol list inherit from `global`, as in Prometheus. */
+function resolveScrapeOptions(
+  ctx: Ctx,
+  o: Record<string, unknown>,
+  path: string,
+  global: ResolvedGlobal,
+): ScrapeOptions {
+  const f = (name: string) => ctx.f(path, name);
+  const protocols = readProtocols(ctx, own(o, "scrapeProtocols"), f("scrapeProtocols"));
+  let fallback: ScrapeProtocol | "" = "";
+  const fb = readString(ctx, own(o, "fallbackScrapeProtocol"), f("fallbackScrapeProtocol"));
+  if (typeof fb === "string" && fb !== "") {
+    const problem = protocolProblem(fb);
+    if (problem !== undefined) ctx.add(f("fallbackScrapeProtocol"), problem);
+    else fallback = fb as ScrapeProtocol;
+  }
+  const compression = readBool(ctx, own(o, "enableCompression"), f("enableCompression"));
+  const track = readBool(ctx, own(o, "trackTimestampsStaleness"), f("trackTimestampsStaleness"));
+  const body = readBytes(ctx, own(o, "bodySizeLimit"), f("bodySizeLimit")) ?? 0;
+  const limits = {} as Record<(typeof LIMIT_FIELDS)[number], number>;
+  for (const name of LIMIT_FIELDS) {
+    const n = readInt(ctx, own(o, name), f(name), 0);
+    limits[name] = typeof n === "number" && n > 0 ? n : global[name];
+  }
+  return {
+    scrapeProtocols: protocols !== undefined && protocols.length > 0
+      ? protocols
+      : [...global.scrapeProtocols],
+    fallbackScrapeProtocol: fallback,
+    enableCompression: typeof compression === "boolean" ? compression : true,
+    trackTimestampsStaleness: typeof track === "boolean" ? track : false,
+    bodySizeLimit: body > 0 ? body : global.bodySizeLimit,
+    ...limits,
+    tlsConfig: resolveTls(ctx, own(o, "tlsConfig"), f("tlsConfig")),
+    proxyUrl: readProxyUrl(ctx, own(o, "proxyUrl"), f("proxyUrl")),
+  };
+}
+
+function protocolProblem(p: string): string | undefined {
+  if (!SCRAPE_PROTOCOLS.includes(p)) {
+    return `unknown scrape protocol ${JSON.stringify(p)} (want one of ${
+      SCRAPE_PROTOCOLS.join(", ")
+    })`;
+  }
+  if (p === "PrometheusProto") {
+    return "PrometheusProto (protobuf, native histograms) is not supported by ferry yet";
+  }
+  return undefined;
+}
+
+/** A list of scrape protocols: known, supported, each once. Undefined when absent. */
+function readProtocols(ctx: Ctx, v: unknown, path: string): ScrapeProtocol[] | undefined {
+  if (v === undefined) return undefined;
+  const list = readStringList(ctx, v, path);
+  const out: ScrapeProtocol[] = [];
+  list.forEach((p, i) => {
+    const problem = protocolProblem(p);
+    if (problem !== undefined) ctx.add(indexPath(path, i), problem);
+    else if (out.includes(p as ScrapeProtocol)) {
+      ctx.add(indexPath(path, i), `${JSON.stringify(p)} is listed twice`);
+    } else out.push(p as ScrapeProtocol);
+  });
+  return out;
+}
+
+function resolveTls(ctx: Ctx, v: unknown, path: string): ResolvedTlsConfig {
+  const out: ResolvedTlsConfig = {
+    ca: "",
+    caFile: "",
+    cert: "",
+    certFile: "",
+    key: "",
+    keyFile: "",
+  };
+  const o = readObject(ctx, v, path, TLS_FIELDS);
+  if (!o) return out;
+  const f = (name: string) => ctx.f(path, name);
+  const str = (name: keyof ResolvedTlsConfig) => {
+    const s = readString(ctx, own(o, name), f(name));
+    return typeof s === "string" ? s : "";
+  };
+  for (
+    const [inline, file] of [["ca", "caFile"], ["cert", "certFile"], ["key", "keyFile"]] as const
+  ) {
+    out[inline] = str(inline);
+    const p = str(file);
+    out[file] = p === "" ? "" : resolveFile(ctx, p);
+    if (out[inline] !== "" && p !== "") {
+      ctx.add(path, `give ${ctx.n(inline)} or ${ctx.n(file)}, not both`);
+    }
+  }
+  const hasCert = out.cert !== "" || out.certFile !== "";
+  const hasKey = out.key !== "" || out.keyFile !== "";
+  if (hasCert && !hasKey) {
+    ctx.add(path, `a client certificate needs ${ctx.n("key")} or ${ctx.n("keyFile")}`);
+  }
+  if (hasKey && !hasCert) {
+    ctx.add(path, `a client key needs ${ctx.n("cert")} or ${ctx.n("certFile")}`);
+  }
+  if (readBool(ctx, own(o, "insecureSkipVerify"), f("insecureSkipVerify")) === true) {
+    ctx.add(
+      f("insecureSkipVerify"),
+      `true is not supported: Deno cannot turn off certificate verification for one client; ` +
+        `give the target's CA in ${ctx.n("ca")} or ${ctx.n("caFile")}, or run ferry with ` +
+        `--unsafely-ignore-certificate-errors=HOST`,
+    );
+  }
+  const serverName = readString(ctx, own(o, "serverName"), f("serverName"));
+  if (typeof serverName === "string" && serverName !== "") {
+    ctx.add(
+      f("serverName"),
+      `is not supported: Deno verifies the certificate against the host of the scrape URL; ` +
+        `scrape the target under a name its certificate holds (relabel __address__)`,
+    );
+  }
+  const version = (name: "minVersion" | "maxVersion", ok: string[], why: string) => {
+    const s = readString(ctx, own(o, name), f(name));
+    if (typeof s !== "string" || s === "") return;
+    if (!TLS_VERSIONS.includes(s)) {
+      ctx.add(f(name), `unknown TLS version ${JSON.stringify(s)} (want one of ${TLS_VERSIONS})`);
+    } else if (!ok.includes(s)) ctx.add(f(name), `${s} is not supported: ${why}`);
+  };
+  version(
+    "minVersion",
+    ["TLS10", "TLS11", "TLS12"],
+    "Deno always accepts TLS 1.2 and cannot be limited to TLS 1.3",
+  );
+  version("maxVersion", ["TLS13"], "Deno always allows TLS 1.3 and cannot be capped below it");
+  return out;
+}
+
+function readProxyUrl(ctx: Ctx, v: unknown, path: string): string {
+  const s = readString(ctx, v, path);
+  if (typeof s !== "string" || s === "") return "";
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    ctx.add(path, `not a URL: ${JSON.stringify(s)}`);
+    return "";
+  }
+  if (!["http:", "https:", "socks5:", "socks5h:"].includes(u.protocol) || u.hostname === "") {
+    ctx.add(
+      path,
+      `want an http://, https:// or socks5:// URL with a host, got ${JSON.stringify(s)}`,
+    );
+    return "";
+  }
+  return s;
 }

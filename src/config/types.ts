@@ -40,6 +40,61 @@ export interface GlobalConfig {
    * @default 1000
    */
   keepDroppedTargets?: number;
+  /**
+   * Exposition formats asked for, most preferred first; jobs inherit them.
+   * @default ["OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusText1.0.0", "PrometheusText0.0.4"]
+   */
+  scrapeProtocols?: ScrapeProtocol[];
+  /** Default of every job's `bodySizeLimit` (0 = no limit). @default 0 */
+  bodySizeLimit?: number | string;
+  /** Default of every job's `sampleLimit` (0 = no limit). @default 0 */
+  sampleLimit?: number;
+  /** Default of every job's `targetLimit` (0 = no limit). @default 0 */
+  targetLimit?: number;
+  /** Default of every job's `labelLimit` (0 = no limit). @default 0 */
+  labelLimit?: number;
+  /** Default of every job's `labelNameLengthLimit` (0 = no limit). @default 0 */
+  labelNameLengthLimit?: number;
+  /** Default of every job's `labelValueLengthLimit` (0 = no limit). @default 0 */
+  labelValueLengthLimit?: number;
+}
+
+/**
+ * Exposition formats, named as Prometheus' `scrape_protocols`. ferry parses
+ * the text formats; `PrometheusProto` (native histograms) is rejected at load.
+ */
+export type ScrapeProtocol =
+  | "OpenMetricsText1.0.0"
+  | "OpenMetricsText0.0.1"
+  | "PrometheusText1.0.0"
+  | "PrometheusText0.0.4"
+  | "PrometheusProto";
+
+/**
+ * TLS settings of a scrape job (Prometheus' `tls_config`), through
+ * `Deno.createHttpClient`. Files are read at scrape time and re-read when they
+ * change. Deno has no per-client way to skip verification or to verify
+ * against another name: `insecureSkipVerify: true` and `serverName` are
+ * rejected at load.
+ */
+export interface TlsConfig {
+  /** CA certificate(s), PEM, trusted in addition to Deno's root store. Give `ca` or `caFile`. */
+  ca?: string;
+  caFile?: string;
+  /** Client certificate, PEM (with `key`/`keyFile`). Give `cert` or `certFile`. */
+  cert?: string;
+  certFile?: string;
+  /** Client key, PEM. Give `key` or `keyFile`. */
+  key?: string;
+  keyFile?: string;
+  /** Only `false` is accepted (Deno cannot skip verification per client). @default false */
+  insecureSkipVerify?: boolean;
+  /** Not supported (Deno verifies against the URL's host); only "" is accepted. */
+  serverName?: string;
+  /** `TLS10`, `TLS11` or `TLS12` (Deno never speaks below TLS 1.2); `TLS13` is rejected. */
+  minVersion?: string;
+  /** Only `TLS13` (Deno always allows TLS 1.3). */
+  maxVersion?: string;
 }
 
 /** HTTP client settings shared by scrape configs and remote-write endpoints. */
@@ -85,8 +140,37 @@ export interface ScrapeConfig extends HttpClientConfig {
   honorLabels?: boolean;
   /** Use timestamps given by the target. @default true */
   honorTimestamps?: boolean;
-  /** Fail the scrape when it has more samples than this after metric relabeling (0 = no limit). @default 0 */
+  /** Fail the scrape when it has more samples than this after metric relabeling (0 = no limit). @default global.sampleLimit */
   sampleLimit?: number;
+  /** Exposition formats asked for in `Accept`, most preferred first. @default global.scrapeProtocols */
+  scrapeProtocols?: ScrapeProtocol[];
+  /**
+   * Format used when a target sends no Content-Type, one that does not parse,
+   * or one that is not an exposition format; without it such scrapes fail (Prometheus 3).
+   */
+  fallbackScrapeProtocol?: ScrapeProtocol;
+  /** Ask for gzip (`Accept-Encoding: gzip`, else `identity`). @default true */
+  enableCompression?: boolean;
+  /** Series exposed with their own timestamps get staleness markers too. @default false */
+  trackTimestampsStaleness?: boolean;
+  /**
+   * Largest uncompressed body, in bytes or as a size such as `"10MB"` (powers
+   * of 2); a body this large or larger fails the scrape (0 = no limit).
+   * @default global.bodySizeLimit
+   */
+  bodySizeLimit?: number | string;
+  /** Most labels per series, `__name__` and target labels included (0 = no limit). @default global.labelLimit */
+  labelLimit?: number;
+  /** Longest label name, in UTF-8 bytes (0 = no limit). @default global.labelNameLengthLimit */
+  labelNameLengthLimit?: number;
+  /** Longest label value (the metric name included), in UTF-8 bytes (0 = no limit). @default global.labelValueLengthLimit */
+  labelValueLengthLimit?: number;
+  /** With more targets than this after relabeling, no target of the job is scraped (0 = no limit). @default global.targetLimit */
+  targetLimit?: number;
+  /** TLS for `https` targets: CA, client certificate and key. */
+  tlsConfig?: TlsConfig;
+  /** `http://`, `https://` or `socks5://` proxy; `user:password@` becomes proxy basic auth. */
+  proxyUrl?: string;
   /** Fixed targets. */
   staticConfigs?: StaticConfig[];
   /** Targets read from JSON or YAML files, re-read when they change. */
@@ -265,6 +349,13 @@ export interface ResolvedGlobal {
   scrapeTimeoutMs: number;
   externalLabels: Record<string, string>;
   keepDroppedTargets: number;
+  scrapeProtocols: ScrapeProtocol[];
+  bodySizeLimit: number;
+  sampleLimit: number;
+  targetLimit: number;
+  labelLimit: number;
+  labelNameLengthLimit: number;
+  labelValueLengthLimit: number;
 }
 
 export interface ResolvedHttpClient {
@@ -283,6 +374,21 @@ export interface ResolvedScrapeConfig extends ResolvedHttpClient {
   honorLabels: boolean;
   honorTimestamps: boolean;
   sampleLimit: number;
+  /** Non-empty, no duplicates, no `PrometheusProto`. */
+  scrapeProtocols: ScrapeProtocol[];
+  /** "" when none. */
+  fallbackScrapeProtocol: ScrapeProtocol | "";
+  enableCompression: boolean;
+  trackTimestampsStaleness: boolean;
+  /** Bytes; 0: no limit. */
+  bodySizeLimit: number;
+  labelLimit: number;
+  labelNameLengthLimit: number;
+  labelValueLengthLimit: number;
+  targetLimit: number;
+  tlsConfig: ResolvedTlsConfig;
+  /** "" when none. */
+  proxyUrl: string;
   staticConfigs: { targets: string[]; labels: Record<string, string> }[];
   fileSdConfigs: ResolvedFileSdConfig[];
   httpSdConfigs: ResolvedHttpSdConfig[];
@@ -291,6 +397,16 @@ export interface ResolvedScrapeConfig extends ResolvedHttpClient {
   keepDroppedTargets: number;
   relabelConfigs: ResolvedRelabelConfig[];
   metricRelabelConfigs: ResolvedRelabelConfig[];
+}
+
+/** TLS material; "" where not given (file paths absolute when the config's directory was known). */
+export interface ResolvedTlsConfig {
+  ca: string;
+  caFile: string;
+  cert: string;
+  certFile: string;
+  key: string;
+  keyFile: string;
 }
 
 export interface ResolvedFileSdConfig {

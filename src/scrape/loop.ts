@@ -4,7 +4,13 @@
  *
  * The loop keeps a cache from each line's raw series text to its series ref
  * and final labels, so a steady scrape parses only values: labels are parsed
- * and relabeled once per new series.
+ * and relabeled once per new series (and label limits are checked then).
+ *
+ * Staleness, as Prometheus: a series of the previous scrape missing from this
+ * one, every series of the previous scrape when this one fails, and, when the
+ * target goes away, every series after a grace period
+ * ({@link ScrapeLoop.endOfRunStaleness}). Series exposed with their own
+ * timestamps are left alone unless `track_timestamps_staleness` is set.
  *
  * @module
  */
@@ -15,8 +21,9 @@ import { formatDuration } from "../model/duration.ts";
 import { type CompiledRules, relabel } from "../relabel/relabel.ts";
 import type { Appendable, Appender, SeriesRef } from "../storage/types.ts";
 import type { Clock } from "../util/clock.ts";
-import { PromParser } from "./textparse/prom.ts";
+import { createParser } from "./textparse/mod.ts";
 import type { ScrapeMetrics } from "./metrics.ts";
+import { acceptHeader, BodySizeLimitError, decodeBody, protocolFor, readBody } from "./http.ts";
 import { log } from "../util/log.ts";
 
 const logger = log("scrape");
@@ -45,6 +52,8 @@ export interface ScrapeLoopDeps {
   metrics?: ScrapeMetrics;
   /** Extra request headers (authorization), computed by the pool. */
   headers?: () => Promise<Record<string, string>>;
+  /** The job's HTTP client (TLS, proxy); undefined means fetch's default. */
+  httpClient?: () => Promise<Deno.HttpClient | undefined>;
 }
 
 /** Health of a target as shown in the API and UI. */
@@ -58,8 +67,11 @@ interface CacheEntry {
   seen: number;
   /** The value of `seen` before this iteration touched it (restored on rollback). */
   prevSeen: number;
-  /** Whether the last sample carried its own timestamp (no staleness for those). */
-  hasTs: boolean;
+  /**
+   * Whether the series gets staleness markers: its last sample had no
+   * timestamp of its own, or `track_timestamps_staleness` is set.
+   */
+  tracked: boolean;
   /** Iteration in which the entry was created (its ref is only valid once committed). */
   created: number;
 }
@@ -76,14 +88,19 @@ const REPORT_NAMES = [
 /** Entries unseen for this many scrapes leave the cache. */
 const CACHE_KEEP_ITERATIONS = 10;
 
-/** The Accept header of a text-format-only scraper. */
-export const ACCEPT_HEADER = "text/plain;version=0.0.4;q=1,*/*;q=0.1";
-
 /** Thrown when a scrape exceeds `sample_limit`. */
 export class SampleLimitError extends Error {
   constructor(limit: number) {
     super(`sample limit exceeded (limit ${limit})`);
     this.name = "SampleLimitError";
+  }
+}
+
+/** Thrown when a series breaks `label_limit`, `label_name_length_limit` or `label_value_length_limit`. */
+export class LabelLimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LabelLimitError";
   }
 }
 
@@ -103,9 +120,11 @@ export class ScrapeLoop {
   #lastError = "";
   #lastScrape: number | null = null;
   #lastDuration = 0;
-  #stopped = false;
+  /** When set, scrapes are not made and fail with this error (the pool's target_limit). */
+  #forcedError: Error | null = null;
   /** Counts of the current scrape (reused; no allocation per scrape). */
   readonly #counts = { scraped: 0, post: 0, added: 0 };
+  readonly #accept: string;
 
   constructor(target: ScrapeTarget, deps: ScrapeLoopDeps) {
     this.target = target;
@@ -114,6 +133,15 @@ export class ScrapeLoop {
     this.#reportLabels = REPORT_NAMES.map((n) =>
       new LabelsBuilder(target.labels).set(METRIC_NAME, n).labels()
     );
+    this.#accept = acceptHeader(deps.config.scrapeProtocols);
+  }
+
+  /**
+   * Makes every scrape fail with `err` without contacting the target (null
+   * lifts it): the series of the last scrape go stale and `up` is 0.
+   */
+  setForcedError(err: Error | null): void {
+    this.#forcedError = err;
   }
 
   /** Health, last error, time and duration of the last scrape. */
@@ -140,13 +168,12 @@ export class ScrapeLoop {
   async run(signal: AbortSignal): Promise<void> {
     const { clock } = this.#deps;
     const interval = this.target.intervalMs;
-    const offset = this.offsetMs();
     const now = clock.now();
-    let next = now - (now % interval) + offset;
+    let next = now - (now % interval) + this.offsetMs();
     if (next < now) next += interval;
-    while (!signal.aborted && !this.#stopped) {
+    while (!signal.aborted) {
       await clock.sleep(next - clock.now(), signal);
-      if (signal.aborted || this.#stopped) break;
+      if (signal.aborted) break;
       await this.scrapeOnce(next, signal);
       next += interval;
       const after = clock.now();
@@ -166,27 +193,31 @@ export class ScrapeLoop {
     const t = Math.abs(start - scheduled) <= tolerance ? scheduled : start;
     const iter = ++this.#iter;
 
-    let err: unknown = null;
-    let body: string | null = null;
-    try {
-      body = await this.#fetchBody(signal);
-    } catch (e) {
-      err = e;
+    let err: unknown = this.#forcedError;
+    let body: { bytes: Uint8Array; contentType: string | null } | null = null;
+    if (err === null) {
+      try {
+        body = await this.#fetchBody(signal);
+      } catch (e) {
+        err = e;
+        if (e instanceof BodySizeLimitError) metrics?.bodySizeLimitExceeded();
+      }
     }
     // Stopped or shut down mid-scrape: write nothing for this scrape.
-    if (this.#stopped || signal?.aborted) return;
+    if (signal?.aborted) return;
 
     let app = this.#deps.appendable.appender();
     const counts = this.#counts;
     counts.scraped = counts.post = counts.added = 0;
     if (body !== null) {
       try {
-        this.#appendBody(app, body, t, iter, config);
+        this.#appendBody(app, body.bytes, body.contentType, t, iter);
       } catch (e) {
         // As Prometheus: nothing of a failed scrape is kept, but the counts
         // reached before the failure are reported.
         err = e;
         if (e instanceof SampleLimitError) metrics?.sampleLimitExceeded();
+        if (e instanceof LabelLimitError) metrics?.labelLimitsExceeded();
         app.rollback();
         this.#forgetUncommitted(iter);
         app = this.#deps.appendable.appender();
@@ -229,18 +260,43 @@ export class ScrapeLoop {
     metrics?.scraped(duration, err === null);
   }
 
+  /** The first time on the target's schedule strictly after `now`. */
+  nextScheduled(now: number): number {
+    const interval = this.target.intervalMs;
+    let next = now - (now % interval) + this.offsetMs();
+    while (next <= now) next += interval;
+    return next;
+  }
+
   /**
-   * Stops the loop. With `stale`, writes staleness markers for every series
-   * the target exposed (the target went away).
+   * The target went away (its run was aborted): waits as Prometheus does —
+   * until the next scheduled scrape, whose time the markers get, then one
+   * more interval and another 10% — and writes staleness markers for every
+   * series of the last scrape and for the synthetic series. Nothing is
+   * written when `signal` aborts meanwhile (the target came back, or
+   * shutdown) or when the target was never scraped.
+   *
+   * @returns whether markers were written.
    */
-  async stop(opts: { stale: boolean }): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    if (!opts.stale || this.#lastScrape === null) return;
+  async endOfRunStaleness(signal: AbortSignal): Promise<boolean> {
+    const { clock } = this.#deps;
+    if (this.#lastScrape === null || signal.aborted) return false;
+    const interval = this.target.intervalMs;
+    const staleTime = this.nextScheduled(clock.now());
+    await clock.sleep(staleTime - clock.now(), signal);
+    if (signal.aborted) return false;
+    await clock.sleep(staleTime + interval + interval / 10 - clock.now(), signal);
+    if (signal.aborted) return false;
+    await this.writeStaleMarkers(staleTime);
+    return true;
+  }
+
+  /** Writes staleness markers at `t` for every series of the last scrape and the synthetic series. */
+  async writeStaleMarkers(t: number): Promise<void> {
+    if (this.#lastScrape === null) return;
     const app = this.#deps.appendable.appender();
-    const t = this.#deps.clock.now();
     for (const e of this.#cache.values()) {
-      if (e.labels !== null && e.seen === this.#prevIter && !e.hasTs && e.ref !== 0) {
+      if (e.labels !== null && e.seen === this.#prevIter && e.tracked && e.ref !== 0) {
         app.appendStale(e.ref, e.labels, t);
       }
     }
@@ -248,42 +304,66 @@ export class ScrapeLoop {
       this.#reportRefs[i] = app.appendStale(this.#reportRefs[i], this.#reportLabels[i], t);
     }
     await app.commit();
+    // A target that comes back starts afresh: nothing is "the previous scrape" any more.
+    this.#prevIter = -1;
   }
 
-  async #fetchBody(signal?: AbortSignal): Promise<string> {
+  async #fetchBody(
+    signal?: AbortSignal,
+  ): Promise<{ bytes: Uint8Array; contentType: string | null }> {
     const { config, userAgent } = this.#deps;
     const timeout = AbortSignal.timeout(this.target.timeoutMs);
     const headers: Record<string, string> = {
-      "Accept": ACCEPT_HEADER,
-      "Accept-Encoding": "gzip",
+      "Accept": this.#accept,
+      "Accept-Encoding": config.enableCompression ? "gzip" : "identity",
       "User-Agent": userAgent ?? "ferry",
       "X-Prometheus-Scrape-Timeout-Seconds": String(this.target.timeoutMs / 1000),
       ...(this.#deps.headers ? await this.#deps.headers() : {}),
     };
-    const res = await this.#fetch(this.target.scrapeUrl, {
+    const client = this.#deps.httpClient ? await this.#deps.httpClient() : undefined;
+    const init: RequestInit & { client?: Deno.HttpClient } = {
       headers,
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       redirect: config.followRedirects ? "follow" : "manual",
-    });
+    };
+    if (client !== undefined) init.client = client;
+    const res = await this.#fetch(this.target.scrapeUrl, init);
     if (res.status !== 200) {
       await res.body?.cancel();
       throw new Error(`server returned HTTP status ${res.status} ${res.statusText}`.trimEnd());
     }
-    return await res.text();
+    // Deno's fetch has already decoded gzip when we accepted it; a target that
+    // gzips although we asked for identity is decoded here, as Prometheus does.
+    const gunzip = !config.enableCompression && res.headers.get("content-encoding") === "gzip";
+    const bytes = await readBody(res, { limit: config.bodySizeLimit, gunzip });
+    return { bytes, contentType: res.headers.get("content-type") };
   }
 
-  /** Parses and appends a body, counting into `#counts`; throws on a parse error or the sample limit. */
+  /**
+   * Parses and appends a body, counting into `#counts`; throws on an unusable
+   * Content-Type, a parse error, a label limit or the sample limit.
+   */
   #appendBody(
     app: Appender,
-    body: string,
+    bytes: Uint8Array,
+    contentType: string | null,
     t: number,
     iter: number,
-    config: ResolvedScrapeConfig,
   ): void {
+    const config = this.#deps.config;
     const cache = this.#cache;
     const counts = this.#counts;
-    const p = new PromParser(body);
+    const { protocol, note } = protocolFor(contentType, config.fallbackScrapeProtocol);
+    if (note !== undefined) {
+      logger.debug("{target}: {note}", {
+        job: config.jobName,
+        target: this.target.scrapeUrl,
+        note,
+      });
+    }
+    const p = createParser(protocol, decodeBody(bytes));
     const honorTs = config.honorTimestamps;
+    const trackTs = config.trackTimestampsStaleness;
     const limit = config.sampleLimit;
     let exceeded = false;
     for (let kind = p.next(); kind !== null; kind = p.next()) {
@@ -292,14 +372,9 @@ export class ScrapeLoop {
       const key = p.series();
       let e = cache.get(key);
       if (e === undefined) {
-        e = {
-          ref: 0,
-          labels: this.#sampleLabels(p.labels()),
-          seen: -1,
-          prevSeen: -1,
-          hasTs: false,
-          created: iter,
-        };
+        const labels = this.#sampleLabels(p.labels());
+        if (labels !== null) this.#checkLabels(labels);
+        e = { ref: 0, labels, seen: -1, prevSeen: -1, tracked: true, created: iter };
         // A copy, so the cache does not pin the whole scraped body in memory.
         cache.set(p.ownedSeries(), e);
         if (e.labels !== null) counts.added++;
@@ -315,7 +390,7 @@ export class ScrapeLoop {
       if (exceeded) continue;
       const pts = p.timestamp();
       const ts = honorTs && pts !== null ? pts : t;
-      e.hasTs = honorTs && pts !== null;
+      e.tracked = trackTs || !(honorTs && pts !== null);
       e.ref = app.append(e.ref, e.labels, ts, p.value());
       e.prevSeen = e.seen;
       e.seen = iter;
@@ -347,11 +422,55 @@ export class ScrapeLoop {
     return out === null || out.size === 0 ? null : out;
   }
 
+  /**
+   * A new series must have a metric name and stay within the label limits
+   * (after target labels and relabeling; lengths in UTF-8 bytes, the metric
+   * name counting as a value); otherwise the scrape fails, as in Prometheus.
+   */
+  #checkLabels(l: Labels): void {
+    const name = l.get(METRIC_NAME);
+    if (name === "") throw new Error("missing metric name (__name__ label)");
+    const { labelLimit, labelNameLengthLimit: nameMax, labelValueLengthLimit: valueMax } =
+      this.#deps.config;
+    if (labelLimit > 0 && l.size > labelLimit) {
+      throw new LabelLimitError(
+        `label_limit exceeded (metric: ${
+          clip(name)
+        }, number of labels: ${l.size}, limit: ${labelLimit})`,
+      );
+    }
+    if (nameMax === 0 && valueMax === 0) return;
+    for (let i = 0; i < l.size; i++) {
+      const n = l.name(i);
+      const v = l.value(i);
+      if (nameMax > 0) {
+        const len = utf8Length(n);
+        if (len > nameMax) {
+          throw new LabelLimitError(
+            `label_name_length_limit exceeded (metric: ${clip(name)}, label name: ${
+              clip(n)
+            }, length: ${len}, limit: ${nameMax})`,
+          );
+        }
+      }
+      if (valueMax > 0) {
+        const len = utf8Length(v);
+        if (len > valueMax) {
+          throw new LabelLimitError(
+            `label_value_length_limit exceeded (metric: ${clip(name)}, label name: ${
+              clip(n)
+            }, value: ${JSON.stringify(clip(v))}, length: ${len}, limit: ${valueMax})`,
+          );
+        }
+      }
+    }
+  }
+
   #appendStaleMarkers(app: Appender, t: number): void {
     const prev = this.#prevIter;
     if (prev < 0) return;
     for (const e of this.#cache.values()) {
-      if (e.seen === prev && e.labels !== null && !e.hasTs && e.ref !== 0) {
+      if (e.seen === prev && e.labels !== null && e.tracked && e.ref !== 0) {
         e.ref = app.appendStale(e.ref, e.labels, t);
       }
     }
@@ -377,6 +496,27 @@ function errorMessage(e: unknown, timeoutMs: number): string {
     return `scrape timed out after ${formatDuration(timeoutMs)}`;
   }
   return e instanceof Error ? e.message : String(e);
+}
+
+/** The first 50 characters, as Go's `%.50s`. */
+function clip(s: string): string {
+  if (s.length <= 50) return s;
+  return Array.from(s).slice(0, 50).join("");
+}
+
+/** Length of a well-formed string in UTF-8 bytes, without encoding it. */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }
 
 function fnv1a(s: string, seed: number): number {

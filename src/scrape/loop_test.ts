@@ -3,31 +3,11 @@ import type { ResolvedScrapeConfig } from "../config/types.ts";
 import { Labels } from "../model/labels.ts";
 import { compileRules } from "../relabel/relabel.ts";
 import { ManualClock } from "../util/clock.ts";
-import { ACCEPT_HEADER, ScrapeLoop, type ScrapeTarget } from "./loop.ts";
-import { type Rec, RecordingDb } from "./testutil.ts";
+import { ScrapeLoop, type ScrapeTarget } from "./loop.ts";
+import { type Rec, RecordingDb, scrapeConfig } from "./testutil.ts";
 
-function config(over: Partial<ResolvedScrapeConfig> = {}): ResolvedScrapeConfig {
-  return {
-    jobName: "node",
-    scrapeIntervalMs: 15_000,
-    scrapeTimeoutMs: 10_000,
-    metricsPath: "/metrics",
-    scheme: "http",
-    params: {},
-    honorLabels: false,
-    honorTimestamps: true,
-    sampleLimit: 0,
-    staticConfigs: [],
-    fileSdConfigs: [],
-    httpSdConfigs: [],
-    dnsSdConfigs: [],
-    keepDroppedTargets: 1000,
-    relabelConfigs: [],
-    metricRelabelConfigs: [],
-    followRedirects: true,
-    ...over,
-  };
-}
+const config = (over: Partial<ResolvedScrapeConfig> = {}) =>
+  scrapeConfig({ scrapeIntervalMs: 15_000, scrapeTimeoutMs: 10_000, ...over });
 
 const TARGET: ScrapeTarget = {
   labels: Labels.fromObject({ job: "node", instance: "h:9100" }),
@@ -93,7 +73,14 @@ Deno.test("scrape appends samples with target labels and the five synthetic seri
   assert(got.has(S("scrape_duration_seconds")));
   assertEquals(loop.status().health, "up");
   // Request headers as Prometheus sends them.
-  assertEquals(seen[0].headers.get("accept"), ACCEPT_HEADER);
+  assertEquals(
+    seen[0].headers.get("accept"),
+    "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6," +
+      "application/openmetrics-text;version=0.0.1;q=0.5," +
+      "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4," +
+      "text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+  );
+  assertEquals(seen[0].headers.get("accept-encoding"), "gzip");
   assertEquals(seen[0].headers.get("x-prometheus-scrape-timeout-seconds"), "10");
   assertEquals(seen[0].headers.get("user-agent"), "ferry/test");
 });
@@ -242,21 +229,14 @@ Deno.test("duplicate series in one scrape: the first sample wins", async () => {
   assertEquals(db.committed[0].filter((r) => r.series === S("a")).map((r) => r.v), [1]);
 });
 
-Deno.test("stop with staleness marks every series and the synthetic ones stale", async () => {
+Deno.test("writeStaleMarkers marks every series and the synthetic ones stale", async () => {
   const { db, loop } = setup(["a 1\n"]);
   await loop.scrapeOnce(1_000_000);
-  await loop.stop({ stale: true });
+  await loop.writeStaleMarkers(1_000_500);
   const got = db.last();
   assertEquals(got.get(S("a")), "stale");
   assertEquals(got.get(S("up")), "stale");
-});
-
-Deno.test("stop without staleness writes nothing (shutdown)", async () => {
-  const { db, loop } = setup(["a 1\n"]);
-  await loop.scrapeOnce(1_000_000);
-  const n = db.committed.length;
-  await loop.stop({ stale: false });
-  assertEquals(db.committed.length, n);
+  assert(db.committed.at(-1)!.every((r) => r.t === 1_000_500));
 });
 
 Deno.test("a failed commit invalidates new refs so the next scrape re-creates them", async () => {

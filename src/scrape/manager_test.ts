@@ -13,6 +13,7 @@ import { assert, assertEquals } from "../testing/assert.ts";
 import { ManualClock } from "../util/clock.ts";
 import { ScrapeManager } from "./manager.ts";
 import { ScrapePool } from "./pool.ts";
+import { scrapeConfig } from "./testutil.ts";
 
 class Fake implements Discoverer {
   #update: ((g: TargetGroup[]) => void) | null = null;
@@ -55,25 +56,11 @@ class StaleRecorder implements Appendable {
   }
 }
 
-const CONFIG: ResolvedScrapeConfig = {
+const CONFIG: ResolvedScrapeConfig = scrapeConfig({
   jobName: "j",
   scrapeIntervalMs: 10_000,
   scrapeTimeoutMs: 5_000,
-  metricsPath: "/metrics",
-  scheme: "http",
-  params: {},
-  honorLabels: false,
-  honorTimestamps: true,
-  sampleLimit: 0,
-  staticConfigs: [],
-  fileSdConfigs: [],
-  httpSdConfigs: [],
-  dnsSdConfigs: [],
-  keepDroppedTargets: 1000,
-  relabelConfigs: [],
-  metricRelabelConfigs: [],
-  followRedirects: true,
-};
+});
 
 Deno.test("scrape manager + discovery: only changed targets start or stop; a flap is never seen", async () => {
   const clock = new ManualClock(1_000_000);
@@ -126,12 +113,14 @@ Deno.test("scrape manager + discovery: only changed targets start or stop; a fla
     assert(loopOf("b:2") === b, "b's loop survived the flap");
     assertEquals(db.stale.length, 0, "no false staleness markers");
 
-    // a removed for good: its series (and only its) get staleness markers.
+    // a removed for good: its series (and only its) get staleness markers, after
+    // Prometheus' grace (at most two intervals and 10% after the pool saw it go).
     await clock.advance(10_000);
     fake.emit("b:2");
     await clock.advance(5_000);
     assertEquals(pool.loops().length, 1);
     assert(loopOf("b:2") === b);
+    await clock.advance(21_000);
     const stale: string[] = db.stale;
     assert(stale.length > 0, "a's series were marked stale");
     assert(stale.every((s) => s.includes('instance="a:1"')), stale.join("\n"));

@@ -10,6 +10,14 @@ import type { Registry } from "../metrics/registry.ts";
 export interface ScrapeMetrics {
   scraped(durationSeconds: number, ok: boolean): void;
   sampleLimitExceeded(): void;
+  bodySizeLimitExceeded(): void;
+  labelLimitsExceeded(): void;
+}
+
+/** Metrics of one scrape pool: its loops' and its own. */
+export interface PoolMetrics extends ScrapeMetrics {
+  targetLimitExceeded(): void;
+  dispose(): void;
 }
 
 /** Creates the metrics of one scrape pool. */
@@ -17,13 +25,20 @@ export function createPoolMetrics(
   registry: Registry,
   pool: string,
   targets: () => number,
-): ScrapeMetrics & { dispose(): void } {
+  targetLimit = 0,
+): PoolMetrics {
   const labels = { scrape_job: pool };
   registry.gauge({
     name: "prometheus_target_scrape_pool_targets",
     help: "Current number of targets in this scrape pool.",
     labels,
     fn: targets,
+  });
+  registry.gauge({
+    name: "prometheus_target_scrape_pool_target_limit",
+    help: "Most targets this scrape pool may have (0: no limit).",
+    labels,
+    fn: () => targetLimit,
   });
   const duration = registry.histogram({
     name: "prometheus_target_scrape_duration_seconds",
@@ -39,9 +54,30 @@ export function createPoolMetrics(
     name: "prometheus_target_scrapes_exceeded_sample_limit_total",
     help: "Scrapes that hit the sample limit and were rejected.",
   });
+  const bodyExceeded = registry.counter({
+    name: "prometheus_target_scrapes_exceeded_body_size_limit_total",
+    help: "Scrapes whose body reached the body size limit and were rejected.",
+  });
+  const labelsExceeded = registry.counter({
+    name: "prometheus_target_scrape_pool_exceeded_label_limits_total",
+    help: "Scrapes rejected because a series broke a label limit.",
+  });
+  const targetsExceeded = registry.counter({
+    name: "prometheus_target_scrape_pool_exceeded_target_limit_total",
+    help: "Target updates that left a scrape pool with more targets than its limit.",
+  });
   return {
     sampleLimitExceeded() {
       exceeded.inc();
+    },
+    bodySizeLimitExceeded() {
+      bodyExceeded.inc();
+    },
+    labelLimitsExceeded() {
+      labelsExceeded.inc();
+    },
+    targetLimitExceeded() {
+      targetsExceeded.inc();
     },
     scraped(d: number, ok: boolean) {
       duration.observe(d);
@@ -49,6 +85,7 @@ export function createPoolMetrics(
     },
     dispose() {
       registry.remove("prometheus_target_scrape_pool_targets", labels);
+      registry.remove("prometheus_target_scrape_pool_target_limit", labels);
       registry.remove("prometheus_target_scrape_duration_seconds", labels);
       registry.remove("prometheus_target_scrapes_failed_total", labels);
     },

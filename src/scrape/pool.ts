@@ -1,8 +1,23 @@
 /**
  * A scrape pool: the targets of one job. It turns discovered target groups
  * into targets (target relabeling), keeps one loop per target, and on each
- * update starts loops for new targets and stops those of vanished ones
- * (with staleness markers), leaving unchanged targets' loops untouched.
+ * update starts loops for new targets and stops those of vanished ones,
+ * leaving unchanged targets' loops untouched.
+ *
+ * A vanished target's loop is kept as "pending stale": its staleness markers
+ * are written only after Prometheus' grace (the next scheduled scrape, one
+ * more interval and 10%), stamped with the time of that next scrape. If the
+ * same target (same labels and URL) comes back meanwhile, the markers are
+ * cancelled and the old loop resumes with its cache, so series it still
+ * exposes never see a marker and series it lost get one at its next scrape.
+ *
+ * With `target_limit` exceeded, every target of the pool stays listed but is
+ * not scraped: each scheduled scrape fails with the limit error (`up` 0, the
+ * last series marked stale), as in Prometheus, until an update brings the
+ * count back under the limit.
+ *
+ * On shutdown no markers are written, pending ones included (Prometheus
+ * writes none either: a restarted agent continues the series).
  *
  * @module
  */
@@ -16,8 +31,9 @@ import type { Appendable } from "../storage/types.ts";
 import type { Clock } from "../util/clock.ts";
 import { authHeaders } from "../util/httpauth.ts";
 import { log } from "../util/log.ts";
+import { ScrapeHttpClient } from "./http.ts";
 import { ScrapeLoop, type ScrapeTarget } from "./loop.ts";
-import { createPoolMetrics } from "./metrics.ts";
+import { createPoolMetrics, type PoolMetrics } from "./metrics.ts";
 import { populateLabels } from "./target.ts";
 
 /** Dependencies shared by every pool. */
@@ -44,6 +60,14 @@ interface Running {
   done: Promise<void>;
 }
 
+/** A removed target waiting out the grace before its staleness markers. */
+interface PendingStale {
+  loop: ScrapeLoop;
+  abort: AbortController;
+  /** Settles when the markers are written or cancelled. */
+  done: Promise<void>;
+}
+
 const logger = log("scrape");
 
 /** The targets and loops of one scrape job. */
@@ -53,20 +77,32 @@ export class ScrapePool {
   readonly #targetRules: CompiledRules;
   readonly #metricRules: CompiledRules;
   readonly #loops = new Map<string, Running>();
-  /** Loops of removed targets still writing their staleness markers. */
-  readonly #stopping = new Set<Promise<void>>();
+  /** Removed targets whose staleness markers wait for the grace, by target key. */
+  readonly #pending = new Map<string, PendingStale>();
   #dropped: DroppedTarget[] = [];
   #droppedCount = 0;
-  readonly #metrics;
+  readonly #metrics: PoolMetrics;
   readonly #headers;
+  readonly #client: ScrapeHttpClient;
+  /** The error every loop is forced into while the target limit is exceeded. */
+  #limitError: Error | null = null;
+  /** The last target-limit error logged, so a persisting excess is logged once. */
+  #lastLimitLog = "";
+  #stopped = false;
 
   constructor(config: ResolvedScrapeConfig, deps: PoolDeps) {
     this.config = config;
     this.#deps = deps;
     this.#targetRules = compileRules(config.relabelConfigs);
     this.#metricRules = compileRules(config.metricRelabelConfigs);
-    this.#metrics = createPoolMetrics(deps.registry, config.jobName, () => this.#loops.size);
+    this.#metrics = createPoolMetrics(
+      deps.registry,
+      config.jobName,
+      () => this.#loops.size,
+      config.targetLimit,
+    );
     this.#headers = authHeaders(config);
+    this.#client = new ScrapeHttpClient(config);
   }
 
   /** The running loops, in no particular order. */
@@ -79,8 +115,14 @@ export class ScrapePool {
     return { targets: this.#dropped, total: this.#droppedCount };
   }
 
+  /** Removed targets whose staleness markers are still pending (for tests and status). */
+  pendingStale(): number {
+    return this.#pending.size;
+  }
+
   /** Replaces the pool's target set with the targets of `groups`. */
   sync(groups: TargetGroup[]): void {
+    if (this.#stopped) return;
     const wanted = new Map<string, ScrapeTarget>();
     const dropped: DroppedTarget[] = [];
     let droppedCount = 0;
@@ -122,34 +164,52 @@ export class ScrapePool {
     for (const [key, run] of this.#loops) {
       if (wanted.has(key)) continue;
       this.#loops.delete(key);
-      run.abort.abort();
-      // Wait for an in-flight scrape to settle so its commit and the markers do not interleave.
-      const stopping: Promise<void> = run.done
-        .then(() => run.loop.stop({ stale: true }))
-        .catch((err) =>
-          logger.error("writing staleness markers failed", {
-            job: this.config.jobName,
-            err: String(err),
-          })
-        )
-        .finally(() => this.#stopping.delete(stopping));
-      this.#stopping.add(stopping);
+      this.#retire(key, run);
     }
+
+    // Prometheus counts the targets left after relabeling (dropped ones do not count).
+    const limit = this.config.targetLimit;
+    if (limit > 0 && wanted.size > limit) {
+      this.#metrics.targetLimitExceeded();
+      this.#limitError = new Error(
+        `target_limit exceeded (number of targets: ${wanted.size}, limit: ${limit})`,
+      );
+      if (this.#limitError.message !== this.#lastLimitLog) {
+        logger.warn("{job}: {err}; no target of the job is scraped", {
+          job: this.config.jobName,
+          err: this.#limitError.message,
+        });
+      }
+    } else {
+      this.#limitError = null;
+    }
+    this.#lastLimitLog = this.#limitError?.message ?? "";
+
     for (const [key, target] of wanted) {
-      if (this.#loops.has(key)) continue;
-      const loop = new ScrapeLoop(target, {
-        config: this.config,
-        appendable: this.#deps.appendable,
-        metricRules: this.#metricRules,
-        clock: this.#deps.clock,
-        offsetSeed: this.#deps.offsetSeed,
-        fetch: this.#deps.fetch,
-        userAgent: this.#deps.userAgent,
-        metrics: this.#metrics,
-        headers: this.#headers,
-      });
+      const running = this.#loops.get(key);
+      if (running !== undefined) {
+        running.loop.setForcedError(this.#limitError);
+        continue;
+      }
+      const pending = this.#pending.get(key);
+      let loop: ScrapeLoop;
+      let after: Promise<unknown> | null = null;
+      if (pending !== undefined) {
+        // The target came back within the grace: no markers, the old loop resumes.
+        this.#pending.delete(key);
+        pending.abort.abort();
+        loop = pending.loop;
+        after = pending.done;
+      } else {
+        loop = this.#newLoop(target);
+      }
+      loop.setForcedError(this.#limitError);
       const abort = new AbortController();
-      const done = loop.run(abort.signal).catch((err) =>
+      // A new loop starts at once (its first sleep is on the clock before sync returns).
+      const started = after === null
+        ? loop.run(abort.signal)
+        : after.then(() => loop.run(abort.signal));
+      const done = started.catch((err) =>
         logger.error("scrape loop crashed {target}", {
           job: this.config.jobName,
           target: target.scrapeUrl,
@@ -160,20 +220,61 @@ export class ScrapePool {
     }
   }
 
+  #newLoop(target: ScrapeTarget): ScrapeLoop {
+    return new ScrapeLoop(target, {
+      config: this.config,
+      appendable: this.#deps.appendable,
+      metricRules: this.#metricRules,
+      clock: this.#deps.clock,
+      offsetSeed: this.#deps.offsetSeed,
+      fetch: this.#deps.fetch,
+      userAgent: this.#deps.userAgent,
+      metrics: this.#metrics,
+      headers: this.#headers,
+      httpClient: this.#client.needed ? () => this.#client.get() : undefined,
+    });
+  }
+
+  /** Stops a removed target's loop and schedules its staleness markers after the grace. */
+  #retire(key: string, run: Running): void {
+    run.abort.abort();
+    const abort = new AbortController();
+    const entry: PendingStale = { loop: run.loop, abort, done: Promise.resolve() };
+    // Wait for an in-flight scrape to settle so its commit and the markers do not interleave.
+    entry.done = run.done
+      .then(() => run.loop.endOfRunStaleness(abort.signal))
+      .then(() => undefined, (err) => {
+        logger.error("writing staleness markers failed", {
+          job: this.config.jobName,
+          target: run.loop.target.scrapeUrl,
+          err: String(err),
+        });
+      })
+      .finally(() => {
+        if (this.#pending.get(key) === entry) this.#pending.delete(key);
+      });
+    this.#pending.set(key, entry);
+  }
+
   /**
-   * Stops every loop. With `stale`, writes staleness markers (the job was
-   * removed); on shutdown Prometheus writes none, and neither do we.
+   * Stops every loop. With `stale` (the job was removed from the config), each
+   * target gets its staleness markers after the grace, as when it disappears
+   * from discovery; without (shutdown), no markers are written, pending ones
+   * included, as in Prometheus.
    */
   async stop(opts: { stale: boolean }): Promise<void> {
-    const runs = [...this.#loops.values()];
+    this.#stopped = true;
+    const runs = [...this.#loops];
     this.#loops.clear();
-    for (const r of runs) r.abort.abort();
-    await Promise.all(runs.map(async (r) => {
-      await r.done;
-      await r.loop.stop(opts);
-    }));
-    // Markers of targets removed just before are part of what shutdown must finish.
-    await Promise.all(this.#stopping);
+    if (opts.stale) {
+      for (const [key, run] of runs) this.#retire(key, run);
+    } else {
+      for (const [, run] of runs) run.abort.abort();
+      for (const p of this.#pending.values()) p.abort.abort();
+    }
+    await Promise.all(runs.map(([, r]) => r.done));
+    await Promise.all([...this.#pending.values()].map((p) => p.done));
+    this.#client.close();
     this.#metrics.dispose();
   }
 }

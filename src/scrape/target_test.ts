@@ -4,29 +4,10 @@ import { compileRules } from "../relabel/relabel.ts";
 import { rule } from "../relabel/testutil.ts";
 import { assert, assertEquals } from "../testing/assert.ts";
 import { formatGoDuration, type PopulatedTarget, populateLabels } from "./target.ts";
+import { scrapeConfig } from "./testutil.ts";
 
-function config(over: Partial<ResolvedScrapeConfig> = {}): ResolvedScrapeConfig {
-  return {
-    jobName: "node",
-    scrapeIntervalMs: 60_000,
-    scrapeTimeoutMs: 10_000,
-    metricsPath: "/metrics",
-    scheme: "http",
-    params: {},
-    honorLabels: false,
-    honorTimestamps: true,
-    sampleLimit: 0,
-    staticConfigs: [],
-    fileSdConfigs: [],
-    httpSdConfigs: [],
-    dnsSdConfigs: [],
-    keepDroppedTargets: 1000,
-    relabelConfigs: [],
-    metricRelabelConfigs: [],
-    followRedirects: true,
-    ...over,
-  };
-}
+const config = (over: Partial<ResolvedScrapeConfig> = {}) =>
+  scrapeConfig({ scrapeIntervalMs: 60_000, ...over });
 
 function populate(
   target: Record<string, string>,

@@ -1,11 +1,53 @@
 /**
- * Test helpers for scraping: an Appendable that records committed samples.
+ * Test helpers for scraping: a complete resolved job config, and an
+ * Appendable that records committed samples.
  *
  * @module
  */
 
+import type { ResolvedScrapeConfig } from "../config/types.ts";
 import type { Labels } from "../model/labels.ts";
 import type { Appendable, Appender, SeriesRef } from "../storage/types.ts";
+
+/** A resolved scrape config with Prometheus' defaults (job "node", 15s/10s), overridden by `over`. */
+export function scrapeConfig(over: Partial<ResolvedScrapeConfig> = {}): ResolvedScrapeConfig {
+  return {
+    jobName: "node",
+    scrapeIntervalMs: 15_000,
+    scrapeTimeoutMs: 10_000,
+    metricsPath: "/metrics",
+    scheme: "http",
+    params: {},
+    honorLabels: false,
+    honorTimestamps: true,
+    sampleLimit: 0,
+    scrapeProtocols: [
+      "OpenMetricsText1.0.0",
+      "OpenMetricsText0.0.1",
+      "PrometheusText1.0.0",
+      "PrometheusText0.0.4",
+    ],
+    fallbackScrapeProtocol: "",
+    enableCompression: true,
+    trackTimestampsStaleness: false,
+    bodySizeLimit: 0,
+    labelLimit: 0,
+    labelNameLengthLimit: 0,
+    labelValueLengthLimit: 0,
+    targetLimit: 0,
+    tlsConfig: { ca: "", caFile: "", cert: "", certFile: "", key: "", keyFile: "" },
+    proxyUrl: "",
+    staticConfigs: [],
+    fileSdConfigs: [],
+    httpSdConfigs: [],
+    dnsSdConfigs: [],
+    keepDroppedTargets: 1000,
+    relabelConfigs: [],
+    metricRelabelConfigs: [],
+    followRedirects: true,
+    ...over,
+  };
+}
 
 /** One committed sample as the fake storage saw it. */
 export interface Rec {

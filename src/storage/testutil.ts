@@ -61,7 +61,12 @@ export async function dirBytes(dir: string): Promise<number> {
   let n = 0;
   for (const d of [dir, join(dir, "wal")]) {
     for await (const e of Deno.readDir(d)) {
-      if (e.isFile) n += (await Deno.stat(join(d, e.name))).size;
+      if (!e.isFile) continue;
+      try {
+        n += (await Deno.stat(join(d, e.name))).size;
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err; // deleted meanwhile
+      }
     }
   }
   return n;

@@ -1,0 +1,45 @@
+/**
+ * Renders a resolved config for `/api/v1/status/config`: Prometheus-style
+ * YAML (snake_case keys, duration strings) with every secret replaced by
+ * `<secret>`, as Prometheus does.
+ *
+ * @module
+ */
+
+import { stringify } from "yaml";
+import { formatDuration } from "../model/duration.ts";
+import type { ResolvedConfig } from "./types.ts";
+
+/** Keys whose values are secrets. */
+const SECRET_KEYS = new Set(["password", "credentials", "key"]);
+
+/** Prometheus' placeholder for a hidden secret. */
+export const SECRET = "<secret>";
+
+/** The resolved config as YAML, secrets hidden. */
+export function renderConfigYaml(config: ResolvedConfig): string {
+  return stringify(toYamlShape(config), { lineWidth: 0 });
+}
+
+function toYamlShape(v: unknown, key = ""): unknown {
+  if (Array.isArray(v)) return v.map((x) => toYamlShape(x));
+  if (v === null || typeof v !== "object") {
+    return SECRET_KEYS.has(key) && typeof v === "string" && v !== "" ? SECRET : v;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+    if (val === undefined || val === "") continue;
+    if (k.endsWith("Ms") && typeof val === "number") {
+      out[snake(k.slice(0, -2))] = formatDuration(val);
+      continue;
+    }
+    // Label maps keep their keys as written.
+    const keepKeys = k === "externalLabels" || k === "labels" || k === "headers" || k === "params";
+    out[snake(k)] = keepKeys ? val : toYamlShape(val, k);
+  }
+  return out;
+}
+
+function snake(k: string): string {
+  return k.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
+}

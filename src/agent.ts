@@ -13,16 +13,21 @@ import { type Labels, LabelsBuilder } from "./model/labels.ts";
 import { compileRules, relabel } from "./relabel/relabel.ts";
 import { RemoteEndpoint } from "./remote/endpoint.ts";
 import { hashString } from "./scrape/loop.ts";
-import { ScrapeManager } from "./scrape/manager.ts";
+import { type ApplyResult, ScrapeManager, stableJson } from "./scrape/manager.ts";
 import { AgentDb, type AgentDbOptions, type DropEvent } from "./storage/agentdb.ts";
 import { type DirectoryLock, lockDirectory } from "./storage/lock.ts";
 import { type Clock, realClock } from "./util/clock.ts";
 import { log } from "./util/log.ts";
 import { VERSION } from "./version.ts";
-import { createHandler } from "./web/api.ts";
+import { createHandler, type Lifecycle } from "./web/api.ts";
 import { startWebServer } from "./web/server.ts";
 import type { AgentStatusProvider, EndpointStatus, TargetStatus } from "./web/status.ts";
-import type { DroppedTargetStatus } from "./web/status.ts";
+import type {
+  DroppedTargetStatus,
+  RemoteWriteInfo,
+  TargetMetadata,
+  WalStatus,
+} from "./web/status.ts";
 
 const logger = log("agent");
 
@@ -48,17 +53,40 @@ export interface AgentOptions {
   >;
   clock?: Clock;
   fetch?: typeof fetch;
+  /** `POST /-/reload` and `/-/quit` (`--web.enable-lifecycle`); without it they answer 403. */
+  lifecycle?: Lifecycle;
+  /** Reload state for `/api/v1/status/runtimeinfo`. */
+  reloadState?: () => { success: boolean; lastConfigTime: number };
+  /** The command-line flags, for `/api/v1/status/flags`. */
+  flags?: Record<string, string>;
+  /** The config file the agent runs (shown by the UI's Configuration page). */
+  configFile?: string;
+}
+
+/** What {@link Agent.applyConfig} changed. */
+export interface ReloadResult {
+  jobs: ApplyResult;
+  endpoints: { kept: string[]; changed: string[]; added: string[]; removed: string[] };
+}
+
+interface RunningEndpoint {
+  endpoint: RemoteEndpoint;
+  done: Promise<void>;
+  abort: AbortController;
+  /** What the endpoint was built from: its config and the external labels. */
+  key: string;
 }
 
 /** A running agent. */
 export class Agent {
   readonly registry: Registry;
-  readonly #config: ResolvedConfig;
+  #config: ResolvedConfig;
   readonly #opts: AgentOptions;
   readonly #db: AgentDb;
   readonly #scrape: ScrapeManager;
-  readonly #endpoints: { endpoint: RemoteEndpoint; done: Promise<void>; abort: AbortController }[] =
-    [];
+  #endpoints: RunningEndpoint[] = [];
+  /** Serialises reloads with each other and with shutdown. */
+  #applying: Promise<unknown> = Promise.resolve();
   readonly #webAbort = new AbortController();
   #web?: { port: number; finished: Promise<void> };
   readonly #startTime: number;
@@ -108,7 +136,7 @@ export class Agent {
     self.agent = agent;
     agent.#lock = lock;
     try {
-      for (const rw of config.remoteWrite) agent.#startEndpoint(rw);
+      for (const rw of config.remoteWrite) agent.#endpoints.push(agent.#startEndpoint(rw));
       // Cursors of endpoints no longer configured would hold back WAL truncation forever.
       const names = new Set(config.remoteWrite.map((rw) => rw.name));
       for (const name of db.cursorNames()) {
@@ -122,7 +150,11 @@ export class Agent {
       }
       agent.#scrape.start(config.scrapeConfigs);
       if (opts.listenAddress !== "") {
-        const handler = createHandler({ status: agent.status(), registry });
+        const handler = createHandler({
+          status: agent.status(),
+          registry,
+          lifecycle: opts.lifecycle,
+        });
         agent.#web = await startWebServer({
           listen: opts.listenAddress,
           handler,
@@ -151,7 +183,7 @@ export class Agent {
     return this.#web?.port;
   }
 
-  #startEndpoint(rw: ResolvedRemoteWrite): void {
+  #startEndpoint(rw: ResolvedRemoteWrite): RunningEndpoint {
     const endpoint = new RemoteEndpoint(rw, {
       source: this.#db,
       transform: makeTransform(this.#config.global.externalLabels, rw),
@@ -164,7 +196,69 @@ export class Agent {
     const done = endpoint.run(abort.signal).catch((err) =>
       logger.error("remote endpoint crashed", { endpoint: rw.name, err: String(err) })
     );
-    this.#endpoints.push({ endpoint, done, abort });
+    return { endpoint, done, abort, key: endpointKey(this.#config, rw) };
+  }
+
+  /**
+   * Applies a new, already validated config without a restart: unchanged
+   * jobs and endpoints keep running untouched; see {@link ScrapeManager.apply}
+   * for jobs. A changed endpoint stops at once (what it had not had
+   * acknowledged stays in the WAL) and a new one resumes from its cursor; a
+   * removed endpoint stops and releases its cursor.
+   */
+  applyConfig(config: ResolvedConfig): Promise<ReloadResult> {
+    const run = this.#applying.then(() => this.#apply(config));
+    this.#applying = run.catch(() => {});
+    return run;
+  }
+
+  async #apply(config: ResolvedConfig): Promise<ReloadResult> {
+    if (this.#stopping) throw new Error("the agent is shutting down");
+    const old = this.#endpoints;
+    this.#config = config;
+    const endpoints: ReloadResult["endpoints"] = { kept: [], changed: [], added: [], removed: [] };
+    const byName = new Map(old.map((e) => [e.endpoint.name, e]));
+    const next: RunningEndpoint[] = [];
+    const wanted = new Set(config.remoteWrite.map((rw) => rw.name));
+    // Stop removed and changed endpoints first: a name is one cursor, read by one endpoint.
+    const stops: Promise<void>[] = [];
+    for (const e of old) {
+      const rw = config.remoteWrite.find((r) => r.name === e.endpoint.name);
+      if (rw !== undefined && endpointKey(config, rw) === e.key) continue;
+      stops.push((async () => {
+        await e.endpoint.close(0);
+        e.abort.abort();
+        await e.done;
+      })());
+    }
+    await Promise.all(stops);
+    for (const rw of config.remoteWrite) {
+      const e = byName.get(rw.name);
+      if (e !== undefined && e.key === endpointKey(config, rw)) {
+        endpoints.kept.push(rw.name);
+        next.push(e);
+        continue;
+      }
+      (e === undefined ? endpoints.added : endpoints.changed).push(rw.name);
+      if (e !== undefined) {
+        logger.info("restarting remote endpoint {endpoint} from its cursor: its config changed", {
+          endpoint: rw.name,
+        });
+      }
+      next.push(this.#startEndpoint(rw));
+    }
+    for (const e of old) {
+      if (wanted.has(e.endpoint.name)) continue;
+      endpoints.removed.push(e.endpoint.name);
+      logger.warn(
+        "endpoint {endpoint} was removed from the config: releasing its delivery cursor",
+        { endpoint: e.endpoint.name },
+      );
+      this.#db.cursor(e.endpoint.name).release();
+    }
+    this.#endpoints = next;
+    const jobs = await this.#scrape.apply(config.scrapeConfigs);
+    return { jobs, endpoints };
   }
 
   /** Counts undelivered samples the WAL dropped (and logged) against their endpoint. */
@@ -181,6 +275,14 @@ export class Agent {
       ready: () => this.#ready,
       // The resolved config, secrets hidden (never the file: it may hold secrets).
       configYaml: () => renderConfigYaml(this.#config),
+      runtimeInfo: () => {
+        const r = this.#opts.reloadState?.();
+        const corruptionCount = this.#db.replay.corruptions;
+        return r === undefined
+          ? { corruptionCount }
+          : { reloadConfigSuccess: r.success, lastConfigTime: r.lastConfigTime, corruptionCount };
+      },
+      flags: this.#opts.flags === undefined ? undefined : () => this.#opts.flags!,
       targets: (): TargetStatus[] => {
         const out: TargetStatus[] = [];
         for (const pool of this.#scrape.pools()) {
@@ -228,6 +330,49 @@ export class Agent {
         const r = this.#db.replay;
         return { min: r.min, max: r.max, current: r.current };
       },
+      relabelConfigs: (name) =>
+        this.#scrape.pools().find((p) => p.config.jobName === name)?.config.relabelConfigs,
+      metadata: (): TargetMetadata[] => {
+        const out: TargetMetadata[] = [];
+        for (const pool of this.#scrape.pools()) {
+          for (const loop of pool.loops()) {
+            const target = loop.target.labels.toObject();
+            for (const m of loop.metadata()) out.push({ target, ...m });
+          }
+        }
+        return out;
+      },
+      remoteWrite: (): RemoteWriteInfo[] =>
+        this.#config.remoteWrite.map((rw) => ({
+          name: rw.name,
+          protocol: "prometheus.WriteRequest",
+          shards: 1,
+          maxShards: rw.queue.maxShards,
+          maxDiskBytes: rw.maxDiskBytes,
+        })),
+      wal: (): WalStatus => {
+        const db = this.#db, r = db.replay;
+        return {
+          segments: db.segments.map((segment) => ({
+            segment,
+            samples: db.segmentSamples(segment),
+          })),
+          diskBytes: db.diskBytes,
+          head: { ...db.position },
+          series: db.seriesCount,
+          replay: {
+            min: r.min,
+            max: r.max,
+            current: r.current,
+            durationSeconds: r.durationSeconds,
+            series: r.series,
+            samples: r.samples,
+            corruptions: r.corruptions,
+          },
+          dir: this.#opts.storagePath,
+        };
+      },
+      configFile: () => this.#opts.configFile ?? "",
     };
   }
 
@@ -243,6 +388,7 @@ export class Agent {
 
   async #doStop(): Promise<void> {
     this.#ready = false;
+    await this.#applying;
     logger.info("shutting down");
     await this.#scrape.stop();
     const deadline = this.#opts.drainDeadlineMs ?? 10_000;
@@ -257,6 +403,11 @@ export class Agent {
     await this.#web?.finished;
     logger.info("shutdown complete");
   }
+}
+
+/** An endpoint runs unchanged when its config and the external labels are the same. */
+function endpointKey(config: ResolvedConfig, rw: ResolvedRemoteWrite): string {
+  return stableJson([rw, config.global.externalLabels]);
 }
 
 /** External labels (added when missing), then the endpoint's write relabeling. */

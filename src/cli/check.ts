@@ -12,12 +12,14 @@ import type { ResolvedRelabelConfig, ResolvedScrapeConfig } from "../config/type
 import { Labels } from "../model/labels.ts";
 import { compileRules, relabelSteps } from "../relabel/relabel.ts";
 import { populateLabels } from "../scrape/target.ts";
+import { checkConfigMain } from "./check_config.ts";
 import { checkTargetsMain } from "./check_targets.ts";
 import { type FlagSpec, parseFlags, print, printErr, usage, UsageError } from "./flags.ts";
 
 const SUBCOMMANDS = `usage: main.ts check <subcommand> [args]
 
 Subcommands:
+  config FILE… [--json]            Type-check (TS) and validate configs; exit 1 if one is invalid.
   relabel FILE --job NAME LABELS   Show each relabeling step for a label set.
   targets FILE [--job NAME] [--json]
                                    Run service discovery once; show each target's labels.
@@ -25,6 +27,7 @@ Subcommands:
 
 /** Extra `check` subcommands registered by other modules (name → main). */
 export const CHECK_SUBCOMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  config: (args) => checkConfigMain(args),
   relabel: checkRelabelMain,
   targets: (args) => checkTargetsMain(args),
 };

@@ -10,6 +10,7 @@ import { parseBytes } from "../model/bytes.ts";
 import { parseDuration } from "../model/duration.ts";
 import { type LogFormat, setupLogging } from "../util/log.ts";
 import { log } from "../util/log.ts";
+import { fileHash, Reloader } from "../reload.ts";
 import { type FlagSpec, parseFlags, printErr, usage, UsageError } from "./flags.ts";
 
 const FLAGS = {
@@ -66,6 +67,15 @@ const FLAGS = {
     default: "127.0.0.1:9095",
     placeholder: "HOST:PORT",
   },
+  "web.enable-lifecycle": {
+    help: "Enable shutdown and reload via HTTP request (POST /-/quit, POST /-/reload).",
+    default: false,
+  },
+  "config.auto-reload-interval": {
+    help: "Check the config file this often and reload it when its content changed; 0 disables it.",
+    default: "0s",
+    placeholder: "DURATION",
+  },
   "log.level": { help: "debug, info, warn or error.", default: "info", placeholder: "LEVEL" },
   "log.format": { help: "logfmt or json.", default: "logfmt", placeholder: "FORMAT" },
   "help": { help: "Show this help.", default: false },
@@ -102,12 +112,13 @@ export async function runMain(args: string[]): Promise<number> {
     printErr(`error: --log.format must be logfmt or json, not "${format}"`);
     return 2;
   }
-  let fsyncMs: number, flushDeadlineMs: number;
+  let fsyncMs: number, flushDeadlineMs: number, autoReloadMs: number;
   let wal: NonNullable<AgentOptions["wal"]>;
   try {
     setupLogging({ level: flags["log.level"], format: format as LogFormat });
     fsyncMs = parseDuration(flags["storage.agent.fsync-interval"]);
     flushDeadlineMs = parseDuration(flags["storage.remote.flush-deadline"]);
+    autoReloadMs = parseDuration(flags["config.auto-reload-interval"]);
     wal = walFlags(flags);
   } catch (e) {
     printErr(`error: ${(e as Error).message}`);
@@ -115,8 +126,9 @@ export async function runMain(args: string[]): Promise<number> {
   }
   const logger = log("main");
 
-  let loaded;
+  let loaded, initialHash: string | undefined;
   try {
+    initialHash = await fileHash(file).catch(() => undefined);
     loaded = await loadConfig(file);
   } catch (e) {
     logger.error("cannot load config {file}: {err}", { file, err: (e as Error).message });
@@ -128,46 +140,78 @@ export async function runMain(args: string[]): Promise<number> {
     logger.warn("config {file}: {path}: {message}", { file, path: w.path, message: w.message });
   }
 
-  let agent: Agent;
-  try {
-    agent = await Agent.start(loaded.config, {
-      storagePath: flags["storage.agent.path"],
-      listenAddress: flags["web.listen-address"],
-      configSource: loaded.source,
-      sync: fsyncMs === 0 ? "commit" : { intervalMs: fsyncMs },
-      drainDeadlineMs: flushDeadlineMs,
-      wal,
-    });
-  } catch (e) {
-    logger.error("cannot start agent: {err}", { err: (e as Error).message });
-    return 1;
-  }
-
   const { promise: stopped, resolve } = Promise.withResolvers<void>();
-  // A signal repeated within a second is the same request delivered twice (the terminal
-  // signals the whole process group and `deno task`/npx forward it too); a later one means
-  // "exit now".
-  let firstSignalAt = 0;
-  const onSignal = (sig: Deno.Signal) => () => {
-    const now = Date.now();
-    if (firstSignalAt !== 0) {
-      if (now - firstSignalAt < 1000) return;
-      logger.warn("second {signal}: exiting now", { signal: sig });
-      Deno.exit(1);
-    }
-    firstSignalAt = now;
-    logger.info("received {signal}, shutting down", { signal: sig });
+  // Set once the agent runs; the lifecycle hooks and signals need it.
+  let agent: Agent | undefined;
+  const reloading: { reloader?: Reloader } = {};
+  const shutdown = (why: string) => {
+    if (agent === undefined) return;
+    logger.info("{reason}, shutting down", { reason: why });
     agent.stop().then(resolve, (err) => {
       logger.error("shutdown failed", { err: String(err) });
       resolve();
     });
   };
-  const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => {
-    const h = onSignal(s);
-    Deno.addSignalListener(s, h);
-    return [s, h] as const;
-  });
+  // A signal repeated within a second is the same request delivered twice (the terminal
+  // signals the whole process group and `deno task`/npx forward it too); a later one means
+  // "exit now".
+  let firstSignalAt = 0;
+  const stopRequest = (why: string) => {
+    const now = Date.now();
+    if (firstSignalAt !== 0) {
+      if (now - firstSignalAt < 1000) return;
+      logger.warn("second request ({reason}): exiting now", { reason: why });
+      Deno.exit(1);
+    }
+    firstSignalAt = now;
+    shutdown(why);
+  };
+  const flagValues: Record<string, string> = {};
+  for (const [k, v] of Object.entries(flags)) flagValues[k] = String(v);
+
+  try {
+    agent = await Agent.start(loaded.config, {
+      storagePath: flags["storage.agent.path"],
+      listenAddress: flags["web.listen-address"],
+      configSource: loaded.source,
+      configFile: loaded.source,
+      sync: fsyncMs === 0 ? "commit" : { intervalMs: fsyncMs },
+      drainDeadlineMs: flushDeadlineMs,
+      wal,
+      flags: flagValues,
+      reloadState: () =>
+        reloading.reloader?.state() ?? { success: true, lastConfigTime: Date.now() },
+      lifecycle: flags["web.enable-lifecycle"]
+        ? {
+          reload: () => reloading.reloader?.reload("POST /-/reload") ?? Promise.resolve(),
+          quit: () => {
+            // Answer the request first, then stop.
+            setTimeout(() => shutdown("POST /-/quit"), 0);
+          },
+        }
+        : undefined,
+    });
+  } catch (e) {
+    logger.error("cannot start agent: {err}", { err: (e as Error).message });
+    return 1;
+  }
+  const reloader = new Reloader({ file, registry: agent.registry });
+  reloading.reloader = reloader;
+  reloader.attach(agent, initialHash);
+  const pollAbort = new AbortController();
+  const polling = autoReloadMs > 0 ? reloader.poll(autoReloadMs, pollAbort.signal) : null;
+
+  const handlers: [Deno.Signal, () => void][] = [];
+  for (const s of ["SIGINT", "SIGTERM"] as const) {
+    handlers.push([s, () => stopRequest(`received ${s}`)]);
+  }
+  if (Deno.build.os !== "windows") {
+    handlers.push(["SIGHUP", () => void reloader.reload("SIGHUP").catch(() => {})]);
+  }
+  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
   await stopped;
+  pollAbort.abort();
+  await polling;
   for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
   return 0;
 }

@@ -151,7 +151,7 @@ export function expandTemplate(t: Template, match: ArrayLike<string | undefined>
  */
 export function expand(
   template: string,
-  match: RegExpExecArray,
+  match: ArrayLike<string | undefined> & { groups?: Record<string, string | undefined> },
   names?: readonly (string | undefined)[],
 ): string {
   if (names !== undefined) return expandTemplate(compileTemplate(template, names), match);

@@ -5,7 +5,7 @@ import { translateRegex } from "./regex.ts";
 /** Expands like Prometheus: match `pattern` (anchored) against `input`, then expand `template`. */
 function goExpand(pattern: string, input: string, template: string): string {
   const re = translateRegex(pattern);
-  const m = re.regex.exec(input);
+  const m = re.exec(input);
   if (m === null) throw new Error(`${pattern} does not match ${input}`);
   return expand(template, m, re.groupNames);
 }

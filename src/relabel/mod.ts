@@ -1,6 +1,7 @@
 /**
- * Relabeling: Prometheus' relabel actions, RE2 regexes translated to
- * JavaScript, and Go's `$1` / `${name}` template expansion.
+ * Relabeling: Prometheus' relabel actions, RE2 regexes (translated to
+ * JavaScript, or run on re2js where that is not exact or not linear-time),
+ * and Go's `$1` / `${name}` template expansion.
  *
  * @module
  */
@@ -18,7 +19,16 @@ export {
   type RelabelStep,
   relabelSteps,
 } from "./relabel.ts";
-export { compileRegex, type FastMatch, type TranslatedRegex, translateRegex } from "./regex.ts";
+export {
+  type Backtracking,
+  compileRegex,
+  type FastMatch,
+  type RegexEngine,
+  type RegexMatch,
+  type TranslatedRegex,
+  type TranslateOptions,
+  translateRegex,
+} from "./regex.ts";
 export {
   compileTemplate,
   expand,

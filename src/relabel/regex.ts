@@ -1,13 +1,15 @@
 /**
- * RE2 regular expressions for relabeling, translated to JavaScript `RegExp`.
+ * RE2 regular expressions for relabeling: native `RegExp` where the
+ * translation is exact and fast, `npm:re2js` (a pure-JS port of RE2) where it
+ * is not.
  *
  * Prometheus compiles every relabel regex as `"^(?s:" + re + ")$"` with Go's
  * `regexp` package (RE2 syntax). This module parses that exact wrapped string
  * with Go's grammar (so whatever Go rejects is rejected here, and quirks such
- * as `a)|(b` escaping the anchors behave the same) and emits an equivalent
- * JavaScript pattern (flags `su`). Constructs whose meaning cannot be carried
- * over exactly throw a `SyntaxError` instead of silently matching something
- * else.
+ * as `a)|(b` escaping the anchors behave the same) and emits two equivalent
+ * patterns from the syntax tree: a JavaScript one (flags `su`) and a
+ * normalised RE2 one for re2js. {@link TranslatedRegex} picks the engine per
+ * call; both give Go's results.
  *
  * Translation notes (Go → JS):
  * - Flags `(?i)`, `(?m)`, `(?s)`, `(?U)` and their scoped/negated forms are
@@ -20,7 +22,8 @@
  *   are ASCII in both. POSIX classes `[[:alpha:]]` become explicit ranges.
  * - `\pL`, `\p{Greek}`, `\p{^Greek}`, `\PL` map to JS property escapes
  *   (`\p{Script=Greek}`); Go's `\pC` excludes unassigned code points, so it
- *   becomes `[\p{Cc}\p{Cf}\p{Co}\p{Cs}]`.
+ *   becomes `[\p{Cc}\p{Cf}\p{Co}\p{Cs}]` (and `\PC` inside a bracket the
+ *   other general categories).
  * - `\Q…\E`, `\A`, `\z`, octal `\123`, `\x{10FFFF}` are decoded here.
  * - Named groups `(?P<n>…)`/`(?<n>…)` become plain capturing groups with the
  *   name kept in {@link TranslatedRegex.groupNames} (Go allows names JS does
@@ -28,47 +31,109 @@
  *   when it is a valid, first-seen JS identifier.
  * - Rejected like Go: lookaround, backreferences, atomic groups, possessive
  *   and stacked quantifiers, `\C`, unknown escapes, repeat counts > 1000.
- * - Not exact, so rejected: a negated Unicode class inside a larger bracket
- *   expression under `(?i)` (Go folds before negating, JS after).
- *
  * - A `?` whose operand can match "" is emitted as `(?:x|)` (JS would refuse
  *   the empty iteration that RE2 takes); a `^` after the start is emitted as
  *   `(?<![^])` to dodge a V8 15 optimizer bug.
  *
- * Known remaining differences: Unicode tables follow the JS engine's Unicode
- * version (Go uses Unicode 15.0), case-insensitive matching uses JS simple
- * case folding (Go its own fold orbits; they agree except for rare letters),
- * and the JS engine backtracks (no linear-time guarantee). Whether a pattern
- * matches is always the same; capture values can differ inside repetitions
- * (JS clears captures per iteration) and around repetitions whose body can
- * match "" (JS refuses empty iterations): {@link TranslatedRegex.unstableGroups}
- * lists those groups so callers that use captures can refuse them.
+ * When re2js runs instead of the native RegExp:
+ * - no exact JS translation: a negated Unicode class inside a larger bracket
+ *   expression under `(?i)` (Go folds before negating, JS after);
+ * - the caller reads a capture group whose value can differ (JS clears
+ *   captures on each iteration of a repetition and refuses empty iterations
+ *   that RE2 takes; see {@link TranslatedRegex.unstableGroups}), for exec;
+ * - backtracking: V8 backtracks, RE2 is linear. `analyzeBacktracking` bounds
+ *   the native cost; exponential patterns (`(a+)+`, `(\w+\s?)*`, loops
+ *   whose body can match "") always run on re2js, polynomial ones of degree d
+ *   (`.*.*=`: d = 1) only on inputs longer than (2^20)^(1/(d+1)) characters
+ *   (1024 for d = 1, 101 for d = 2), linear ones only when very ambiguous
+ *   (more than 64 ways to read one input, such as a long alternation of
+ *   words with a common prefix: then on inputs longer than 2^20/ways); a
+ *   pattern too large to analyse runs on re2js.
  *
- * Checked against an independent RE2 port (re2js) with randomly generated
- * patterns: same accept/reject decisions (apart from duplicate group names,
- * which Go allows and RE2/J rejects), same matches, same stable captures.
+ * The RE2 pattern given to re2js is emitted from our syntax tree rather than
+ * passed through, so re2js never sees syntax its parser treats differently
+ * from Go 1.25 (duplicate group names, `\p{Letter}`, `\p{ASCII}`, and
+ * `\pC`, which re2js takes to include unassigned code points).
+ *
+ * Known remaining differences: Unicode tables follow the engine (V8 15 has
+ * Unicode 16, re2js 2.10 Unicode 17; Go ≤ 1.26 uses 15.0, Go 1.27 17.0), so
+ * `\p{…}` and `(?i)` can differ on characters added since Unicode 15.
+ * Case folding otherwise agrees: V8 and re2js match the same set for every
+ * cased character under `(?i)`.
+ *
+ * Checked against re2js compiling the original pattern (an independent RE2
+ * port) by the property tests in regex_property_test.ts.
  *
  * @module
  */
 
-/** A translated regex and what callers need to use its matches like Go does. */
+import { RE2JS } from "re2js";
+import { analyzeBacktracking, type Backtracking } from "./backtrack.ts";
+
+export type { Backtracking } from "./backtrack.ts";
+
+/** A match: `m[0]` the whole match, `m[i]` group i (undefined = did not take part). */
+export interface RegexMatch extends ArrayLike<string | undefined> {
+  /** UTF-16 offset of the match in the input. */
+  readonly index: number;
+}
+
+/** Which engine runs a regex: chosen per call (`auto`) or forced (tests, benchmarks). */
+export type RegexEngine = "auto" | "native" | "re2js";
+
+/** Options for {@link translateRegex}. */
+export interface TranslateOptions {
+  /**
+   * The capture groups whose values the caller reads (0 = the whole match
+   * and its position), or a function of Go's `SubexpNames()` returning them.
+   * `exec` and `replaceAll` run on re2js when one of them is unstable in the
+   * native translation.
+   * @default every group
+   */
+  captures?: Iterable<number> | ((groupNames: readonly (string | undefined)[]) => Iterable<number>);
+  /**
+   * `auto` uses the native RegExp where it is exact and its backtracking
+   * bounded; `native` always uses it (and throws when there is no exact
+   * translation); `re2js` never does.
+   * @default "auto"
+   */
+  engine?: RegexEngine;
+}
+
+/** A compiled regex and what callers need to use its matches like Go does. */
 export interface TranslatedRegex {
   /** The RE2 source as written (without Prometheus' anchoring). */
   readonly source: string;
-  /** The JavaScript regex (flags `su`), anchored as Prometheus anchors. */
-  readonly regex: RegExp;
+  /** The native translation (flags `su`, anchored as Prometheus anchors); null when none is exact. */
+  readonly regex: RegExp | null;
+  /** The normalised RE2 pattern given to re2js (anchored). */
+  readonly re2Source: string;
   /** Go's `SubexpNames()`: index 0 is the whole match; unnamed groups are `undefined`. */
   readonly groupNames: readonly (string | undefined)[];
   /**
-   * Capturing groups (by index) inside a repetition whose value after a match
-   * may differ between Go and JS (JS clears captures on each iteration and
-   * skips empty iterations).
+   * Capturing groups (by index; 0 = the whole match) whose value after a
+   * native match may differ from Go's (JS clears captures on each iteration
+   * and skips empty iterations).
    */
   readonly unstableGroups: ReadonlySet<number>;
   /** True when every match spans the whole input (the usual `^(?s:…)$` shape). */
   readonly anchored: boolean;
-  /** A cheaper equivalent of `regex.test()` when the pattern is simple. */
+  /** A cheaper equivalent of `test()` when the pattern is simple. */
   readonly fast: FastMatch;
+  /** Worst-case growth of the native engine's backtracking. */
+  readonly backtracking: Backtracking;
+  /** `test()` runs natively on inputs of at most this many UTF-16 code units (-1: never). */
+  readonly nativeTestLimit: number;
+  /** The same for `exec()` and `replaceAll()`. */
+  readonly nativeExecLimit: number;
+  /** Why some inputs run on re2js; null when none do. */
+  readonly fallback: string | null;
+  /** Whether the (anchored) pattern matches `s`. */
+  test(s: string): boolean;
+  /** The leftmost-first match in `s`, with Go's capture values. */
+  exec(s: string): RegexMatch | null;
+  /** Go's `ReplaceAllString`-style loop: `replace(m)` for each match, text between kept. */
+  replaceAll(s: string, replace: (m: RegexMatch) => string): string;
 }
 
 /** Simple patterns that need no regex engine to test. */
@@ -81,16 +146,54 @@ export type FastMatch =
   | { kind: "regex" };
 
 /**
- * Compiles an RE2 pattern anchored as Prometheus does (`^(?s:…)$`).
- * Throws a SyntaxError whose message names the pattern when Go would reject
- * it, or when it cannot be translated exactly.
+ * Native backtracking budget: a pattern whose paths grow as n^d runs natively
+ * on inputs with n^(d+1) ≤ this (about a millisecond in V8).
+ */
+const BACKTRACK_BUDGET = 2 ** 20;
+/** Ways to read one input up to which a linear pattern runs natively on any input. */
+const LINEAR_PATHS = 64;
+
+/**
+ * Compiles an RE2 pattern anchored as Prometheus does (`^(?s:…)$`) into a
+ * `RegExp` whose `test` and `exec` give Go's results (running on re2js where
+ * the native engine would not; see {@link translateRegex}). Throws a
+ * SyntaxError whose message names the pattern when Go would reject it.
  */
 export function compileRegex(source: string): RegExp {
-  return translateRegex(source).regex;
+  return new Re2RegExp(translateRegex(source));
 }
 
-/** Parses `source` with Go's RE2 grammar and translates it; see the module notes. */
-export function translateRegex(source: string): TranslatedRegex {
+/**
+ * A `RegExp` that delegates matching to a {@link TranslatedRegex}. Its
+ * `source` and `flags` are those of the native translation (`[^]` when there
+ * is none); matching always goes through `test`/`exec`.
+ */
+class Re2RegExp extends RegExp {
+  readonly #re: TranslatedRegex;
+
+  constructor(re: TranslatedRegex) {
+    super(re.regex?.source ?? "[^]", "su");
+    this.#re = re;
+  }
+
+  override test(s: string): boolean {
+    return this.#re.test(String(s));
+  }
+
+  override exec(s: string): RegExpExecArray | null {
+    const str = String(s);
+    const m = this.#re.exec(str);
+    if (m === null || Array.isArray(m) && "input" in m) return m as RegExpExecArray | null;
+    const out = Array.from(m) as unknown as RegExpExecArray;
+    out.index = m.index;
+    out.input = str;
+    return out;
+  }
+}
+
+/** Parses `source` with Go's RE2 grammar and compiles it; see the module notes. */
+export function translateRegex(source: string, options: TranslateOptions = {}): TranslatedRegex {
+  const engine = options.engine ?? "auto";
   const wrapped = "^(?s:" + source + ")$";
   let root: Node;
   let names: (string | undefined)[];
@@ -105,44 +208,224 @@ export function translateRegex(source: string): TranslatedRegex {
     }
     throw e;
   }
-  let js: string;
+  const anchored = isAnchored(root);
+
+  // Native translation, when exact.
+  let regex: RegExp | null = null;
+  let untranslatable = "";
   try {
-    js = new Emitter(names).emitRoot(root);
+    regex = new RegExp(new Emitter(names).emitRoot(root), "su");
   } catch (e) {
-    if (e instanceof Re2Error) {
-      throw new SyntaxError(
-        `regex "${source}" cannot be translated exactly: ${e.code}: \`${e.expr}\``,
-      );
-    }
-    throw e;
+    if (e instanceof Re2Error) untranslatable = `${e.code}: \`${e.expr}\``;
+    // Otherwise a Unicode name the JS engine does not know, or a translation bug.
+    else untranslatable = (e as Error).message;
   }
-  let regex: RegExp;
-  try {
-    regex = new RegExp(js, "su");
-  } catch (e) {
-    // A translation bug or a Unicode name the JS engine does not know.
-    throw new SyntaxError(`regex "${source}" cannot be translated: ${(e as Error).message}`);
+  if (regex === null && engine === "native") {
+    throw new SyntaxError(`regex "${source}" cannot be translated exactly: ${untranslatable}`);
   }
+
   const unstable = new Set<number>();
   if (hasNullableLoop(root)) {
     // JS refuses empty iterations beyond the minimum and backtracks into
-    // other paths where RE2 accepts them, so any capture can end up elsewhere.
-    for (let i = 1; i < names.length; i++) unstable.add(i);
+    // other paths where RE2 accepts them, so any capture can end up elsewhere
+    // (and, unanchored, the match itself).
+    for (let i = anchored ? 1 : 0; i < names.length; i++) unstable.add(i);
   } else findUnstable(root, unstable);
-  return {
+
+  const backtracking = analyzeBacktracking(root);
+  const captures = typeof options.captures === "function"
+    ? options.captures(names)
+    : options.captures;
+  const wanted = captures === undefined
+    ? names.map((_, i) => i)
+    : [...captures, ...(anchored ? [] : [0])];
+  const unstableUsed = wanted.filter((g) => unstable.has(g));
+
+  let testLimit: number, execLimit: number;
+  const reasons: string[] = [];
+  if (engine === "native") {
+    testLimit = execLimit = Infinity;
+  } else if (engine === "re2js") {
+    testLimit = execLimit = -1;
+    reasons.push("re2js requested");
+  } else if (regex === null) {
+    testLimit = execLimit = -1;
+    reasons.push(`no exact JS translation (${untranslatable})`);
+  } else {
+    switch (backtracking.kind) {
+      case "linear":
+        // Cost ≤ paths·n: a constant factor unless the pattern is very ambiguous.
+        testLimit = backtracking.paths <= LINEAR_PATHS ? Infinity : Math.floor(
+          BACKTRACK_BUDGET / backtracking.paths,
+        );
+        if (testLimit < Infinity) {
+          reasons.push(
+            `${backtracking.paths} ways to read one input: inputs longer than ${testLimit} ` +
+              "characters run on re2js",
+          );
+        }
+        break;
+      case "polynomial":
+        testLimit = Math.floor(BACKTRACK_BUDGET ** (1 / (backtracking.degree + 1)) + 1e-9);
+        reasons.push(
+          `native backtracking is O(n^${backtracking.degree + 1}): inputs longer than ` +
+            `${testLimit} characters run on re2js`,
+        );
+        break;
+      case "exponential":
+        testLimit = -1;
+        reasons.push(`native backtracking can be exponential (${backtracking.reason})`);
+        break;
+      case "unknown":
+        testLimit = -1;
+        reasons.push(`native backtracking not bounded (${backtracking.reason})`);
+    }
+    execLimit = testLimit;
+    if (unstableUsed.length > 0) {
+      execLimit = -1;
+      reasons.push(
+        `capture group ${unstableUsed.join(", ")} can differ in JS (inside a repetition)`,
+      );
+    }
+  }
+
+  const re2Source = emitRe2(root);
+  let re2: RE2JS | null = null;
+  if (testLimit < Infinity || execLimit < Infinity) {
+    try {
+      re2 = RE2JS.compile(re2Source);
+    } catch (e) {
+      // Our normalised pattern is plain RE2; re2js refusing it is a bug here.
+      throw new SyntaxError(
+        `regex "${source}" cannot be compiled with re2js: ${(e as Error).message}`,
+      );
+    }
+    if (re2.groupCount() !== names.length - 1) {
+      throw new Error(`re2js counts ${re2.groupCount()} groups in "${re2Source}"`);
+    }
+  }
+
+  return new CompiledRegex({
     source,
     regex,
+    re2Source,
+    re2,
     groupNames: names,
     unstableGroups: unstable,
-    anchored: isAnchored(root),
+    anchored,
     fast: fastMatch(root),
-  };
+    backtracking,
+    nativeTestLimit: testLimit,
+    nativeExecLimit: execLimit,
+    fallback: reasons.length > 0 ? reasons.join("; ") : null,
+  });
+}
+
+interface CompiledParts {
+  source: string;
+  regex: RegExp | null;
+  re2Source: string;
+  re2: RE2JS | null;
+  groupNames: readonly (string | undefined)[];
+  unstableGroups: ReadonlySet<number>;
+  anchored: boolean;
+  fast: FastMatch;
+  backtracking: Backtracking;
+  nativeTestLimit: number;
+  nativeExecLimit: number;
+  fallback: string | null;
+}
+
+/** A match array built from re2js' matcher. */
+type Re2Match = (string | undefined)[] & { index: number };
+
+class CompiledRegex implements TranslatedRegex {
+  readonly source: string;
+  readonly regex: RegExp | null;
+  readonly re2Source: string;
+  readonly groupNames: readonly (string | undefined)[];
+  readonly unstableGroups: ReadonlySet<number>;
+  readonly anchored: boolean;
+  readonly fast: FastMatch;
+  readonly backtracking: Backtracking;
+  readonly nativeTestLimit: number;
+  readonly nativeExecLimit: number;
+  readonly fallback: string | null;
+  readonly #re2: RE2JS | null;
+  #global: RegExp | null = null;
+
+  constructor(p: CompiledParts) {
+    this.source = p.source;
+    this.regex = p.regex;
+    this.re2Source = p.re2Source;
+    this.#re2 = p.re2;
+    this.groupNames = p.groupNames;
+    this.unstableGroups = p.unstableGroups;
+    this.anchored = p.anchored;
+    this.fast = p.fast;
+    this.backtracking = p.backtracking;
+    this.nativeTestLimit = p.nativeTestLimit;
+    this.nativeExecLimit = p.nativeExecLimit;
+    this.fallback = p.fallback;
+  }
+
+  test(s: string): boolean {
+    return s.length <= this.nativeTestLimit ? this.regex!.test(s) : this.#re2!.test(s);
+  }
+
+  exec(s: string): RegexMatch | null {
+    return s.length <= this.nativeExecLimit ? this.regex!.exec(s) : this.#re2Exec(s, 0);
+  }
+
+  replaceAll(src: string, replace: (m: RegexMatch) => string): string {
+    const native = src.length <= this.nativeExecLimit;
+    if (this.anchored) {
+      // Every match spans the whole input, so there is at most one.
+      const m = native ? this.regex!.exec(src) : this.#re2Exec(src, 0);
+      return m === null ? src : replace(m);
+    }
+    let re: RegExp | null = null;
+    if (native) re = this.#global ??= new RegExp(this.regex!.source, this.regex!.flags + "g");
+    let out = "";
+    let lastMatchEnd = 0;
+    let searchPos = 0;
+    const end = src.length;
+    while (searchPos <= end) {
+      let m: RegexMatch | null;
+      if (re !== null) {
+        re.lastIndex = searchPos;
+        m = re.exec(src);
+      } else m = this.#re2Exec(src, searchPos);
+      if (m === null) break;
+      const a0 = m.index, a1 = m.index + m[0]!.length;
+      out += src.slice(lastMatchEnd, a0);
+      // No replacement for an empty match right after the previous match.
+      if (a1 > lastMatchEnd || a0 === 0) out += replace(m);
+      lastMatchEnd = a1;
+      const width = searchPos < end ? (src.codePointAt(searchPos)! > 0xffff ? 2 : 1) : 0;
+      if (searchPos + width > a1) searchPos += width;
+      else if (searchPos + 1 > a1) searchPos++;
+      else searchPos = a1;
+    }
+    return out + src.slice(lastMatchEnd);
+  }
+
+  #re2Exec(s: string, from: number): Re2Match | null {
+    const m = this.#re2!.matcher(s);
+    if (!m.find(from)) return null;
+    const n = this.groupNames.length;
+    const out = new Array<string | undefined>(n) as Re2Match;
+    for (let i = 0; i < n; i++) out[i] = m.group(i) ?? undefined;
+    out.index = m.start(0);
+    return out;
+  }
 }
 
 // ---------------------------------------------------------------------------
 // Syntax tree
 
-type Node =
+/** @internal A parsed RE2 pattern; flags are resolved into the nodes. */
+export type Node =
   | { t: "lit"; cp: number; fold: boolean }
   | { t: "class"; cls: ClassSpec; fold: boolean }
   | { t: "any"; nl: boolean }
@@ -153,8 +436,8 @@ type Node =
   | { t: "rep"; min: number; max: number; greedy: boolean; counted: boolean; sub: Node }
   | { t: "empty" };
 
-/** A bracket expression: explicit code point ranges plus Unicode property sets. */
-interface ClassSpec {
+/** @internal A bracket expression: explicit code point ranges plus Unicode property sets. */
+export interface ClassSpec {
   negated: boolean;
   /** Pairs `[lo0, hi0, lo1, hi1, …]`. */
   ranges: number[];
@@ -1024,7 +1307,7 @@ class Emitter {
       props = [{ names: props[0].names, neg: false }];
     }
     let body = "";
-    for (const p of props) {
+    for (const p of props.map(positiveProp)) {
       if (p.neg) {
         if (fold) {
           throw new Re2Error(
@@ -1050,6 +1333,106 @@ class Emitter {
     const out = "[" + (negated ? "^" : "") + body + "]";
     return fold ? `(?i:${out})` : out;
   }
+}
+
+/** Go's `C` (`Cc`, `Cf`, `Co`, `Cs`): its complement is the other general categories. */
+const C_PARTS = "Cc,Cf,Co,Cs";
+const NOT_C = ["Cn", "L", "M", "N", "P", "S", "Z"];
+
+/**
+ * A negated multi-part item as the union of the rest: `\PC` inside a bracket
+ * is every other general category. (No character in C has a case, so this
+ * also holds under case folding.)
+ */
+function positiveProp(p: { names: string[]; neg: boolean }): { names: string[]; neg: boolean } {
+  return p.neg && p.names.join(",") === C_PARTS ? { names: NOT_C, neg: false } : p;
+}
+
+// ---------------------------------------------------------------------------
+// RE2 emitter: a normalised pattern for re2js. Flags are already resolved into
+// the nodes, literals are written as \x{…}, groups are unnamed (names are kept
+// in groupNames; Go allows duplicates, RE2/J does not), and Unicode classes use
+// names every RE2 port knows.
+
+function emitRe2(n: Node): string {
+  switch (n.t) {
+    case "empty":
+      return "(?:)";
+    case "lit":
+      return n.fold && hasCase(n.cp) ? `(?i:${re2Char(n.cp)})` : re2Char(n.cp);
+    case "class":
+      return re2Class(n.cls, n.fold);
+    case "any":
+      return n.nl ? "(?s:.)" : "[^\\n]";
+    case "assert":
+      switch (n.k) {
+        case "bot":
+          return "\\A";
+        case "eot":
+          return "\\z";
+        case "bol":
+          return "(?m:^)";
+        case "eol":
+          return "(?m:$)";
+        case "wb":
+          return "\\b";
+        case "nwb":
+          return "\\B";
+      }
+      break;
+    case "cap":
+      return "(" + emitRe2(n.sub) + ")";
+    case "alt":
+      return n.subs.map(emitRe2).join("|");
+    case "cat":
+      return n.subs.map((s) => (s.t === "alt" ? `(?:${emitRe2(s)})` : emitRe2(s))).join("");
+    case "rep": {
+      const sub = n.sub;
+      const atomic = sub.t === "lit" || sub.t === "class" || sub.t === "any" || sub.t === "cap";
+      const atom = atomic ? emitRe2(sub) : `(?:${emitRe2(sub)})`;
+      let q: string;
+      if (!n.counted && n.min === 0 && n.max === -1) q = "*";
+      else if (!n.counted && n.min === 1 && n.max === -1) q = "+";
+      else if (!n.counted && n.min === 0 && n.max === 1) q = "?";
+      else if (n.max === -1) q = `{${n.min},}`;
+      else if (n.min === n.max) q = `{${n.min}}`;
+      else q = `{${n.min},${n.max}}`;
+      return atom + q + (n.greedy ? "" : "?");
+    }
+  }
+  throw new Error("unreachable");
+}
+
+function re2Char(cp: number): string {
+  return isAlnum(cp) || cp === 0x5f ? String.fromCharCode(cp) : `\\x{${cp.toString(16)}}`;
+}
+
+const FOLDED_ASCII = [0, 0x7f, 0x17f, 0x17f, 0x212a, 0x212a];
+
+function re2Class(cls: ClassSpec, fold: boolean): string {
+  let body = "";
+  const ranges = [...cls.ranges];
+  for (const p of cls.props.map(positiveProp)) {
+    if (p.names.length === 1 && p.names[0] === "ASCII") {
+      // Not every RE2 port knows \p{ASCII}. Negated under folding, Go
+      // complements the fold closure.
+      ranges.push(...(p.neg ? complement(fold ? FOLDED_ASCII : [0, 0x7f]) : [0, 0x7f]));
+      continue;
+    }
+    if (p.neg && p.names.length !== 1) {
+      throw new Error(`no RE2 form for a negated union of ${p.names.join(", ")}`);
+    }
+    for (const name of p.names) {
+      body += `\\${p.neg ? "P" : "p"}{${name.startsWith("Script=") ? name.slice(7) : name}}`;
+    }
+  }
+  for (let i = 0; i < ranges.length; i += 2) {
+    body += ranges[i] === ranges[i + 1]
+      ? re2Char(ranges[i])
+      : re2Char(ranges[i]) + "-" + re2Char(ranges[i + 1]);
+  }
+  const out = "[" + (cls.negated ? "^" : "") + body + "]";
+  return fold ? `(?i:${out})` : out;
 }
 
 /** Whether case folding can matter for `cp` (conservatively true outside ASCII). */

@@ -156,7 +156,7 @@ Deno.test("capture groups follow Go's leftmost-first semantics", async (t) => {
     await t.step(`${pattern} on ${input}`, () => {
       const m = compileRegex(pattern).exec(input);
       assert(m !== null);
-      assertEquals([...m].map((x) => x ?? null), want);
+      assertEquals(Array.from(m, (x) => x ?? null), want);
     });
   }
 });
@@ -221,13 +221,171 @@ Deno.test("patterns Go rejects are rejected with a SyntaxError naming the patter
   }
 });
 
-Deno.test("patterns that cannot be translated exactly are refused", () => {
-  // Under (?i) Go folds a negated class before complementing; inside a larger
-  // bracket expression JS cannot express that.
-  assertThrows(() => compileRegex("(?i)[\\PLa]"), SyntaxError, "cannot be translated exactly");
-  assertThrows(() => compileRegex("[a\\PC]"), SyntaxError, "cannot be translated exactly");
-  // …while a lone negated class is rewritten exactly.
-  assert(!compileRegex("(?i)[\\PL]").test("A"));
+Deno.test("patterns without an exact JS translation run on re2js", async (t) => {
+  await t.step("a negated Unicode class inside a bracket under (?i)", () => {
+    // Go folds \PL before complementing it: the class is non-letters plus a/A.
+    const r = translateRegex("(?i)[\\PLa]");
+    assertEquals(r.regex, null);
+    assertEquals(r.nativeTestLimit, -1);
+    assert(r.fallback?.includes("no exact JS translation"), r.fallback ?? "");
+    for (const [s, want] of [["1", true], ["a", true], ["A", true], ["b", false], ["B", false]]) {
+      assertEquals(r.test(s as string), want, s as string);
+    }
+    assertThrows(
+      () => translateRegex("(?i)[\\PLa]", { engine: "native" }),
+      SyntaxError,
+      "cannot be translated exactly",
+    );
+  });
+  await t.step("\\PC inside a bracket is the other general categories, natively", () => {
+    const r = translateRegex("[a\\PC]");
+    assert(r.regex !== null);
+    assertEquals(r.nativeTestLimit, Infinity);
+    assertEquals(r.test("b"), true);
+    assertEquals(r.test("\u0378"), true); // unassigned: not in Go's C
+    assertEquals(r.test("\u0000"), false);
+    assertEquals(r.test("\u00ad"), false); // Cf
+    assertEquals(translateRegex("[a\\PC]", { engine: "re2js" }).test("\u0378"), true);
+    assertEquals(translateRegex("(?i)[a\\PC]").test("\u0378"), true);
+  });
+  await t.step("…while a lone negated class is rewritten exactly", () => {
+    assert(!compileRegex("(?i)[\\PL]").test("A"));
+    assertEquals(translateRegex("(?i)[\\PL]").nativeTestLimit, Infinity);
+  });
+});
+
+Deno.test("compileRegex() returns a RegExp with Go's results from either engine", () => {
+  const re = compileRegex("(?i)[\\PLa]");
+  assert(re instanceof RegExp);
+  assertEquals([re.test("A"), re.test("b")], [true, false]);
+  const m = compileRegex("(?:(a)|b)+").exec("ab")!;
+  assertEquals([...m], ["ab", "a"]);
+  assertEquals([m.index, m.input], [0, "ab"]);
+  assertEquals(compileRegex("(a+)+b").test("a".repeat(100)), false); // re2js: no backtracking
+});
+
+Deno.test("captures that JS gets wrong inside repetitions come from re2js", async (t) => {
+  /** [pattern, input, Go's FindStringSubmatch, what the native translation gives]. */
+  const cases: [string, string, (string | null)[], (string | null)[]][] = [
+    // JS resets captures at each iteration; RE2 keeps the last value set.
+    ["(?:(a)|b)+", "ab", ["ab", "a"], ["ab", null]],
+    ["(?:x(y)?)+", "xyx", ["xyx", "y"], ["xyx", null]],
+    // JS refuses the empty iteration RE2 takes (and a group that took part
+    // with "" is not one that did not: Go's ${name} picks the first that did).
+    ["(a|)*(b)", "b", ["b", "", "b"], ["b", null, "b"]],
+  ];
+  for (const [src, input, go, js] of cases) {
+    await t.step(`${src} on ${input}`, () => {
+      const r = translateRegex(src);
+      assertEquals(r.nativeExecLimit, -1);
+      assertEquals(Array.from(r.exec(input)!, (x) => x ?? null), go);
+      const n = translateRegex(src, { engine: "native" });
+      assertEquals(Array.from(n.exec(input)!, (x) => x ?? null), js);
+    });
+  }
+  await t.step("only when the caller reads an unstable group", () => {
+    assertEquals(translateRegex("(?:(a)|b)+(c)", { captures: [2] }).nativeExecLimit, Infinity);
+    assertEquals(translateRegex("(?:(a)|b)+(c)", { captures: [1] }).nativeExecLimit, -1);
+    assertEquals(translateRegex("(?:(a)|b)+(c)", { captures: [] }).nativeTestLimit, Infinity);
+    const names = translateRegex("(?:(?P<x>a)|b)+", {
+      captures: (names) => [names.indexOf("x")],
+    });
+    assertEquals(names.nativeExecLimit, -1);
+  });
+});
+
+Deno.test("backtracking analysis and engine choice", async (t) => {
+  /** [pattern, kind, degree or paths, native limit for test()]. */
+  const cases: [string, string, number, number][] = [
+    // Typical relabel regexes: linear, always native.
+    ["(.*)", "linear", 1, Infinity],
+    ["([^:]+):\\d+", "linear", 1, Infinity],
+    ["go_.*|process_.*|promhttp_.*", "linear", 2, Infinity],
+    [".*_bucket;(0\\.005|0\\.01)", "linear", 3, Infinity],
+    ["__meta_kubernetes_pod_label_(.+)", "linear", 1, Infinity],
+    ["(\\d+)\\.(\\d+)\\.(\\d+)\\.(\\d+)", "linear", 1, Infinity],
+    ["(?:\\d{1,3}\\.){3}\\d{1,3}", "linear", 2, Infinity],
+    ["(https?)://([^/]+)(/.*)?", "linear", 1, Infinity],
+    ["(.*)-(\\d+)", "linear", 2, Infinity],
+    ["(?:[a-z]+-)+[a-z0-9]{5}", "linear", 2, Infinity],
+    ["(a|ab)*c", "linear", 2, Infinity],
+    // Overlapping repetitions in sequence: polynomial, native on short inputs.
+    ["(.+)/(.+)-[a-z0-9]+-[a-z0-9]{5}", "polynomial", 1, 1024],
+    [".*foo.*", "polynomial", 1, 1024],
+    ["(.*)_(.*)_(.*)", "polynomial", 2, 101],
+    [".*.*.*.*=", "polynomial", 3, 32],
+    // Nested or overlapping repetitions: exponential, always re2js.
+    ["(a+)+b", "exponential", 0, -1],
+    ["(a|a)*b", "exponential", 0, -1],
+    ["(.*,)*x", "exponential", 0, -1],
+    ["(\\w+\\s?)*x", "exponential", 0, -1],
+    ["(.|\\s)*x", "exponential", 0, -1],
+    ["(a|b|ab)*c", "exponential", 0, -1],
+    ["(a|a){30}", "exponential", 0, -1],
+    ["(a*)*", "exponential", 0, -1],
+    ["(?:^)*a", "exponential", 0, -1],
+  ];
+  for (const [src, kind, n, limit] of cases) {
+    await t.step(src, () => {
+      const r = translateRegex(src);
+      const b = r.backtracking;
+      assertEquals(b.kind, kind);
+      if (b.kind === "linear") assertEquals(b.paths, n);
+      if (b.kind === "polynomial") assertEquals(b.degree, n);
+      assertEquals(r.nativeTestLimit, limit);
+      assertEquals(r.fallback === null, limit === Infinity);
+    });
+  }
+  await t.step("a long alternation with a shared prefix is linear but ambiguous", () => {
+    const src = Array.from({ length: 300 }, (_, i) => `metric_number_${i}_total`).join("|");
+    const r = translateRegex(src);
+    assertEquals(r.backtracking, { kind: "linear", paths: 300 });
+    assertEquals(r.nativeTestLimit, Math.floor(2 ** 20 / 300));
+    assert(r.test("metric_number_299_total"));
+    assert(!r.test("metric_number_300_total"));
+  });
+  await t.step("a pattern too large to analyse runs on re2js", () => {
+    const words = Array.from({ length: 1000 }, (_, i) => `w${i.toString(36)}x`);
+    const r = translateRegex(`(?:${words.join("|")})+`);
+    assertEquals(r.backtracking.kind, "unknown");
+    assertEquals(r.nativeTestLimit, -1);
+    assert(r.test("w0xw1xwrrx") && !r.test("w0xw"));
+  });
+  await t.step("each engine on each side of the limit gives the same answer", () => {
+    const r = translateRegex("(.+)/(.+)-[a-z0-9]+-[a-z0-9]{5}");
+    const short = "ns/api-7f9c8d-x00ab", long = "n".repeat(2000) + short;
+    for (const s of [short, long, long + "!"]) {
+      const want = translateRegex(r.source, { engine: "re2js" }).exec(s);
+      assertEquals(r.test(s), want !== null);
+      assertEquals(
+        r.exec(s) && Array.from(r.exec(s)!),
+        want && Array.from(want),
+      );
+    }
+  });
+  await t.step("syntax re2js' own parser treats differently from Go, on re2js", () => {
+    const re2 = (src: string) => translateRegex(src, { engine: "re2js" });
+    assertEquals(Array.from(re2("(?P<a>x)(?P<a>y)").exec("xy")!), ["xy", "x", "y"]);
+    assertEquals([re2("\\p{Letter}").test("é"), re2("\\p{letter}").test("1")], [true, false]);
+    assertEquals([re2("\\p{ASCII}").test("a"), re2("\\P{ASCII}").test("é")], [true, true]);
+    // Go folds \P{ASCII} before complementing: K (U+212A) folds to k, so it is excluded.
+    const r = re2("(?i)[\\P{ASCII}x]");
+    assertEquals(
+      ["é", "X", "x", "a", "\u212a"].map((c) => r.test(c)),
+      [true, true, true, false, false],
+    );
+    assertEquals([re2("\\pC").test("\u0378"), re2("\\pC").test("\u0000")], [false, true]);
+    assertEquals([re2("\\PC").test("\u0378"), re2("[x\\PC]").test("\u0378")], [true, true]);
+  });
+  await t.step("the normalised RE2 pattern", () => {
+    assertEquals(translateRegex("a(b)").re2Source, "\\Aa(b)\\z");
+    assertEquals(translateRegex("(?P<n>x)").re2Source, "\\A(x)\\z");
+    assertEquals(translateRegex("(?i)k.").re2Source, "\\A(?i:k)(?s:.)\\z");
+    assertEquals(
+      translateRegex("(?-s:.)\\pL\\p{Greek}").re2Source,
+      "\\A[^\\n][\\p{L}][\\p{Greek}]\\z",
+    );
+  });
 });
 
 Deno.test("Unicode class names are looked up like Go 1.25", () => {
@@ -282,7 +440,7 @@ Deno.test("translation details", async (t) => {
   await t.step("group names are Go's SubexpNames, JS names only where valid", () => {
     const r = translateRegex("(?P<name>x)(?<n2>y)(z)(?P<1x>w)(?P<name>v)");
     assertEquals(r.groupNames, [undefined, "name", "n2", undefined, "1x", "name"]);
-    const m = r.regex.exec("xyzwv")!;
+    const m = r.regex!.exec("xyzwv")!;
     assertEquals({ ...m.groups }, { name: "x", n2: "y" });
     assertEquals(m.length, 6);
   });

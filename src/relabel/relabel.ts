@@ -17,7 +17,12 @@ import { createHash } from "node:crypto";
 import type { RelabelAction, ResolvedRelabelConfig } from "../config/types.ts";
 import { Labels } from "../model/labels.ts";
 import { compileTemplate, expandTemplate, type Template, templateGroups } from "./expand.ts";
-import { type TranslatedRegex, translateRegex } from "./regex.ts";
+import {
+  type RegexEngine,
+  type RegexMatch,
+  type TranslatedRegex,
+  translateRegex,
+} from "./regex.ts";
 
 /** How target label names produced by rules are validated. */
 export type NameValidation = "utf8" | "legacy";
@@ -30,6 +35,13 @@ export interface CompileOptions {
    * @default "utf8"
    */
   nameValidation?: NameValidation;
+  /**
+   * Regex engine: `auto` runs the native RegExp where it gives Go's results
+   * within bounded time and re2js otherwise; `re2js` and `native` force one
+   * (for measurements; `native` gives up the linear-time guarantee).
+   * @default "auto"
+   */
+  regexEngine?: RegexEngine;
 }
 
 /** A rule list that failed validation; `index` is the rule's position. */
@@ -95,8 +107,10 @@ interface Rule {
   readonly src: readonly string[];
   readonly sep: string;
   readonly re: TranslatedRegex;
-  /** Cheap equivalent of `re.regex.test`. */
+  /** Cheap equivalent of `re.test`. */
   readonly test: (s: string) => boolean;
+  /** `re.exec`, bound to the native RegExp when that is always used. */
+  readonly exec: (s: string) => RegexMatch | null;
   /** The regex is `(.*)`: always matches, group 1 = the whole value. */
   readonly isDefaultRegex: boolean;
   /** Reused match array for the default regex. */
@@ -106,10 +120,10 @@ interface Rule {
   /** The target template contains `$`, so its expansion is validated per match. */
   readonly checkTarget: boolean;
   readonly replacement: Template;
+  /** Expands the replacement with a match (labelmap's replace-all). */
+  readonly expandReplacement: (m: RegexMatch) => string;
   readonly validName: (s: string) => boolean;
   readonly modulus: number;
-  /** A global-flag copy of the regex for labelmap's replace-all (unanchored patterns only). */
-  globalRe: RegExp | null;
 }
 
 /** A validated, precompiled rule list. Apply it with {@link relabel}. */
@@ -171,7 +185,8 @@ export function compileRules(
   options: CompileOptions = {},
 ): CompiledRules {
   const scheme = options.nameValidation ?? "utf8";
-  return new CompiledRules(rules.map((cfg, i) => compileRule(cfg, i, scheme)));
+  const engine = options.regexEngine ?? "auto";
+  return new CompiledRules(rules.map((cfg, i) => compileRule(cfg, i, { scheme, engine })));
 }
 
 /**
@@ -207,7 +222,11 @@ function isValidLegacyName(s: string): boolean {
   return LEGACY_NAME.test(s);
 }
 
-function compileRule(cfg: ResolvedRelabelConfig, index: number, scheme: NameValidation): Rule {
+function compileRule(
+  cfg: ResolvedRelabelConfig,
+  index: number,
+  { scheme, engine }: { scheme: NameValidation; engine: RegexEngine },
+): Rule {
   const fail: (msg: string, cause?: unknown) => never = (msg, cause) => {
     throw new RelabelConfigError(msg, index, cfg, cause === undefined ? undefined : { cause });
   };
@@ -280,25 +299,21 @@ function compileRule(cfg: ResolvedRelabelConfig, index: number, scheme: NameVali
   }
 
   let re: TranslatedRegex;
+  let target = compileTemplate(targetLabel), repl = compileTemplate(replacement);
   try {
-    re = translateRegex(regexSrc);
+    // The regex learns which capture groups the templates read (when one of
+    // them is unstable in the native translation, exec runs on re2js).
+    re = translateRegex(regexSrc, {
+      engine,
+      captures: (names) => {
+        target = compileTemplate(targetLabel, names);
+        repl = compileTemplate(replacement, names);
+        if (act === Act.Replace) return [...templateGroups(target), ...templateGroups(repl)];
+        return act === Act.LabelMap ? templateGroups(repl) : [];
+      },
+    });
   } catch (e) {
     return fail((e as Error).message, e);
-  }
-  const target = compileTemplate(targetLabel, re.groupNames);
-  const repl = compileTemplate(replacement, re.groupNames);
-  if (act === Act.Replace || act === Act.LabelMap) {
-    const used = act === Act.Replace
-      ? [...templateGroups(target), ...templateGroups(repl)]
-      : templateGroups(repl);
-    for (const g of used) {
-      if (re.unstableGroups.has(g)) {
-        fail(
-          `regex "${regexSrc}": capture group ${g} is inside a repetition where its value can differ ` +
-            "from Prometheus (RE2); this is not supported yet",
-        );
-      }
-    }
   }
   return {
     cfg,
@@ -307,16 +322,25 @@ function compileRule(cfg: ResolvedRelabelConfig, index: number, scheme: NameVali
     sep: separator,
     re,
     test: makeTest(re),
+    exec: makeExec(re),
     isDefaultRegex: regexSrc === DEFAULT_REGEX,
     defaultMatch: ["", ""],
     targetLabel,
     target,
     checkTarget: hasVar(targetLabel),
     replacement: repl,
+    expandReplacement: (m) => expandTemplate(repl, m),
     validName,
     modulus,
-    globalRe: null,
   };
+}
+
+function makeExec(re: TranslatedRegex): (s: string) => RegexMatch | null {
+  if (re.nativeExecLimit === Infinity) {
+    const r = re.regex!;
+    return (s) => r.exec(s);
+  }
+  return (s) => re.exec(s);
 }
 
 function makeTest(re: TranslatedRegex): (s: string) => boolean {
@@ -339,8 +363,11 @@ function makeTest(re: TranslatedRegex): (s: string) => boolean {
       return (s) => s.startsWith(p);
     }
     default: {
-      const r = re.regex;
-      return (s) => r.test(s);
+      if (re.nativeTestLimit === Infinity) {
+        const r = re.regex!;
+        return (s) => r.test(s);
+      }
+      return (s) => re.test(s);
     }
   }
 }
@@ -373,7 +400,7 @@ function applyRule(r: Rule, s: Scratch): boolean {
         dm[1] = val;
         m = dm;
       } else {
-        m = r.re.regex.exec(val);
+        m = r.exec(val);
         if (m === null) return true;
       }
       const target = tl !== null ? tl : expandTemplate(r.target, m);
@@ -435,31 +462,7 @@ function replaceAll(r: Rule, src: string): string {
     dm[1] = src;
     return expandTemplate(r.replacement, dm);
   }
-  if (r.re.anchored) {
-    // Every match spans the whole input, so there is exactly one.
-    const m = r.re.regex.exec(src);
-    return m === null ? src : expandTemplate(r.replacement, m);
-  }
-  const re = r.globalRe ??= new RegExp(r.re.regex.source, r.re.regex.flags + "g");
-  let out = "";
-  let lastMatchEnd = 0;
-  let searchPos = 0;
-  const end = src.length;
-  while (searchPos <= end) {
-    re.lastIndex = searchPos;
-    const m = re.exec(src);
-    if (m === null) break;
-    const a0 = m.index, a1 = m.index + m[0].length;
-    out += src.slice(lastMatchEnd, a0);
-    // No replacement for an empty match right after the previous match.
-    if (a1 > lastMatchEnd || a0 === 0) out += expandTemplate(r.replacement, m);
-    lastMatchEnd = a1;
-    const width = searchPos < end ? (src.codePointAt(searchPos)! > 0xffff ? 2 : 1) : 0;
-    if (searchPos + width > a1) searchPos += width;
-    else if (searchPos + 1 > a1) searchPos++;
-    else searchPos = a1;
-  }
-  return out + src.slice(lastMatchEnd);
+  return r.re.replaceAll(src, r.expandReplacement);
 }
 
 /** MD5 of `val`, bytes 8..15 as a big-endian uint64, modulo `modulus`. */

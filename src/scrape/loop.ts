@@ -21,7 +21,7 @@ import { formatDuration } from "../model/duration.ts";
 import { type CompiledRules, relabel } from "../relabel/relabel.ts";
 import type { Appendable, Appender, SeriesRef } from "../storage/types.ts";
 import type { Clock } from "../util/clock.ts";
-import { createParser } from "./textparse/mod.ts";
+import { createParser, type Parser } from "./textparse/mod.ts";
 import type { ScrapeMetrics } from "./metrics.ts";
 import { acceptHeader, BodySizeLimitError, decodeBody, protocolFor, readBody } from "./http.ts";
 import { log } from "../util/log.ts";
@@ -104,12 +104,22 @@ export class LabelLimitError extends Error {
   }
 }
 
+/** TYPE/HELP/UNIT of one metric family and the scrape that last exposed them. */
+interface MetaEntry {
+  type: string;
+  help: string;
+  unit: string;
+  seen: number;
+}
+
 /** Scrapes one target on its schedule until stopped. */
 export class ScrapeLoop {
   readonly target: ScrapeTarget;
   readonly #deps: ScrapeLoopDeps;
   readonly #fetch: typeof fetch;
   readonly #cache = new Map<string, CacheEntry>();
+  /** TYPE/HELP/UNIT per metric family, as last scraped (for the metadata API). */
+  readonly #meta = new Map<string, MetaEntry>();
   readonly #reportLabels: Labels[];
   readonly #reportRefs: SeriesRef[] = [0, 0, 0, 0, 0];
   readonly #builder = new LabelsBuilder();
@@ -152,6 +162,18 @@ export class ScrapeLoop {
       lastScrape: this.#lastScrape,
       lastDuration: this.#lastDuration,
     };
+  }
+
+  /**
+   * Metadata of the metric families the last scrapes exposed with a TYPE,
+   * HELP or UNIT line (Prometheus' `untyped` reported as `unknown`).
+   */
+  metadata(): { metric: string; type: string; help: string; unit: string }[] {
+    const out = [];
+    for (const [metric, e] of this.#meta) {
+      out.push({ metric, type: e.type, help: e.help, unit: e.unit });
+    }
+    return out;
   }
 
   /**
@@ -366,8 +388,12 @@ export class ScrapeLoop {
     const trackTs = config.trackTimestampsStaleness;
     const limit = config.sampleLimit;
     let exceeded = false;
+    let metaSeen = 0;
     for (let kind = p.next(); kind !== null; kind = p.next()) {
-      if (kind !== "series") continue;
+      if (kind !== "series") {
+        if (this.#noteMeta(p, kind, iter)) metaSeen++;
+        continue;
+      }
       counts.scraped++;
       const key = p.series();
       let e = cache.get(key);
@@ -396,6 +422,35 @@ export class ScrapeLoop {
       e.seen = iter;
     }
     if (exceeded) throw new SampleLimitError(limit);
+    if (metaSeen < this.#meta.size) {
+      for (const [k, e] of this.#meta) if (e.seen !== iter) this.#meta.delete(k);
+    }
+  }
+
+  /**
+   * Records a TYPE, HELP or UNIT line: only the field the line gives (parsers
+   * may carry the others over from the previous family). True when its
+   * family was not yet seen in this scrape.
+   */
+  #noteMeta(p: Parser, kind: string, iter: number): boolean {
+    const family = p.family();
+    if (family === "") return false;
+    let e = this.#meta.get(family);
+    const first = e === undefined || e.seen !== iter;
+    if (e === undefined) {
+      this.#meta.set(family, e = { type: "unknown", help: "", unit: "", seen: iter });
+    } else if (first) {
+      e.type = "unknown";
+      e.help = "";
+      e.unit = "";
+      e.seen = iter;
+    }
+    if (kind === "type") {
+      const t = p.type();
+      e.type = t === "untyped" ? "unknown" : t;
+    } else if (kind === "help") e.help = p.help();
+    else if (kind === "unit") e.unit = p.unit?.() ?? "";
+    return first;
   }
 
   /** Attaches target labels (honor_labels rules) and applies metric relabeling. */

@@ -89,8 +89,19 @@ export class ScrapePool {
   /** The last target-limit error logged, so a persisting excess is logged once. */
   #lastLimitLog = "";
   #stopped = false;
+  #disposed = false;
+  /**
+   * The pool this one replaced on a config reload, while its targets wait out
+   * the staleness grace: a target both pools have cancels its markers.
+   */
+  #predecessor: ScrapePool | null = null;
 
-  constructor(config: ResolvedScrapeConfig, deps: PoolDeps) {
+  constructor(
+    config: ResolvedScrapeConfig,
+    deps: PoolDeps,
+    opts: { predecessor?: ScrapePool } = {},
+  ) {
+    this.#predecessor = opts.predecessor ?? null;
     this.config = config;
     this.#deps = deps;
     this.#targetRules = compileRules(config.relabelConfigs);
@@ -160,6 +171,7 @@ export class ScrapePool {
     }
     this.#dropped = dropped;
     this.#droppedCount = droppedCount;
+    this.#takeOver(wanted);
 
     for (const [key, run] of this.#loops) {
       if (wanted.has(key)) continue;
@@ -220,6 +232,63 @@ export class ScrapePool {
     }
   }
 
+  /**
+   * Reload replaced this job's config: the new pool scrapes the targets that
+   * stay, so this one stops its loops at once and lets them wait out the
+   * staleness grace (see {@link cancelStale}); its metrics go now, since the
+   * new pool registers the same ones. Resolves when every marker is written
+   * or cancelled.
+   */
+  handOff(): Promise<void> {
+    this.#stopped = true;
+    this.#disposeMetrics();
+    for (const [key, run] of this.#loops) this.#retire(key, run);
+    this.#loops.clear();
+    return Promise.all([...this.#pending.values()].map((p) => p.done)).then(() => {
+      this.#client.close();
+    });
+  }
+
+  /**
+   * Cancels the pending staleness markers of the targets in `identities`
+   * (scrape URL and labels, see {@link targetIdentity}); returns how many.
+   */
+  cancelStale(identities: Set<string>): number {
+    let n = 0;
+    for (const [key, p] of this.#pending) {
+      if (!identities.has(targetIdentity(p.loop.target))) continue;
+      p.abort.abort();
+      this.#pending.delete(key);
+      n++;
+    }
+    return n;
+  }
+
+  /** Targets also scraped by the pool a reload replaced get no staleness markers from it. */
+  #takeOver(wanted: Map<string, ScrapeTarget>): void {
+    const pred = this.#predecessor;
+    if (pred === null) return;
+    if (pred.pendingStale() === 0) {
+      this.#predecessor = null;
+      return;
+    }
+    const ids = new Set<string>();
+    for (const t of wanted.values()) ids.add(targetIdentity(t));
+    const n = pred.cancelStale(ids);
+    if (n > 0) {
+      logger.debug("{job}: {count} targets kept across the reload, no staleness markers", {
+        job: this.config.jobName,
+        count: n,
+      });
+    }
+  }
+
+  #disposeMetrics(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#metrics.dispose();
+  }
+
   #newLoop(target: ScrapeTarget): ScrapeLoop {
     return new ScrapeLoop(target, {
       config: this.config,
@@ -275,8 +344,13 @@ export class ScrapePool {
     await Promise.all(runs.map(([, r]) => r.done));
     await Promise.all([...this.#pending.values()].map((p) => p.done));
     this.#client.close();
-    this.#metrics.dispose();
+    this.#disposeMetrics();
   }
+}
+
+/** A target's series identity across configs: its scrape URL and labels. */
+export function targetIdentity(t: ScrapeTarget): string {
+  return t.scrapeUrl + "\u0000" + t.labels.toString();
 }
 
 /** Identity of a target: same labels and URL means the same loop keeps running. */

@@ -52,12 +52,18 @@ export function setupLogging(
   resetSync();
   configureSync({
     reset: true,
-    sinks: { out: (r: LogRecord) => write(String(formatter(r))) },
+    sinks: { out: (r: LogRecord) => write(String(formatter(withComponent(r)))) },
     loggers: [
       { category: ["ferry"], lowestLevel: level, sinks: ["out"] },
       { category: ["logtape", "meta"], lowestLevel: "error", sinks: ["out"] },
     ],
   });
+}
+
+/** Every line names its component (`scrape`, `remote`, …) as a `component` key. */
+function withComponent(r: LogRecord): LogRecord {
+  if (r.category[0] !== "ferry" || r.category.length < 2 || "component" in r.properties) return r;
+  return { ...r, properties: { component: r.category.slice(1).join("."), ...r.properties } };
 }
 
 function writeAll(buf: Uint8Array): void {

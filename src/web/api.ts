@@ -18,6 +18,9 @@ import type { Counter, Histogram, Registry } from "../metrics/registry.ts";
 import { log } from "../util/log.ts";
 import type { AgentStatusProvider, TargetStatus } from "./status.ts";
 import { renderHome } from "./ui/home.ts";
+import { PAGES, renderPage } from "./ui/pages.ts";
+import { metadataResult, relabelStepsResult } from "./targets_api.ts";
+import { uiRemoteWrite, uiServiceDiscovery, uiStatus, uiTargets, uiWal } from "./ui_data.ts";
 
 /** Reload and shutdown hooks, enabled by `--web.enable-lifecycle`. */
 export interface Lifecycle {
@@ -225,6 +228,20 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
     return json(200, success(JSON.stringify({ min: r.min, max: r.max, current: r.current })));
   };
 
+  const relabelSteps: Fn = (_req, url) => {
+    const r = relabelStepsResult(status, url.searchParams);
+    return json(r.status, JSON.stringify(r.body));
+  };
+  const targetMetadata: Fn = (_req, url) => {
+    const r = metadataResult(status, url.searchParams);
+    return json(r.status, JSON.stringify(r.body));
+  };
+  const uiJson = (fn: (q: URLSearchParams) => unknown): Fn => (_req, url) => {
+    const res = json(200, JSON.stringify(fn(url.searchParams)));
+    res.headers.set("cache-control", "no-store");
+    return res;
+  };
+
   const unavailable: Fn = () =>
     json(
       422,
@@ -250,6 +267,27 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
     add(`/api/v1${p}`, { methods, gated: true, api: true });
   api("/targets", { GET: targets });
   api("/scrape_pools", { GET: scrapePools });
+  api("/targets/relabel_steps", { GET: relabelSteps });
+  api("/targets/metadata", { GET: targetMetadata });
+  // The UI's pages and the JSON they poll that Prometheus' API has no shape for.
+  for (const page of PAGES) {
+    const html = renderPage(page);
+    add(page.path, {
+      methods: {
+        GET: () =>
+          new Response(html, {
+            headers: { "content-type": HTML_TYPE, "cache-control": "no-store" },
+          }),
+      },
+    });
+  }
+  const ui = (p: string, fn: (q: URLSearchParams) => unknown) =>
+    add(`/ui/api/${p}`, { methods: { GET: uiJson(fn) }, gated: true });
+  ui("targets", (q) => uiTargets(status, q));
+  ui("sd", (q) => uiServiceDiscovery(status, q));
+  ui("remote_write", () => uiRemoteWrite(status, now()));
+  ui("wal", () => uiWal(status));
+  ui("status", () => uiStatus(status, now()));
   api("/status/config", { GET: config });
   api("/status/flags", { GET: flags });
   api("/status/buildinfo", { GET: buildInfo });

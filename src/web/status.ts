@@ -9,8 +9,10 @@
  * @module
  */
 
-/** One active (kept after target relabeling) scrape target. */
+import type { ResolvedRelabelConfig } from "../config/types.ts";
 import type { EndpointStatus } from "../remote/endpoint.ts";
+
+/** One active (kept after target relabeling) scrape target. */
 
 export interface TargetStatus {
   /** The job name (scrape pool) the target belongs to. */
@@ -69,6 +71,52 @@ export interface WalReplayStatus {
   current: number;
 }
 
+/** Metadata of one metric family of one target, for `/api/v1/targets/metadata`. */
+export interface TargetMetadata {
+  /** The target's labels. */
+  target: Record<string, string>;
+  metric: string;
+  type: string;
+  help: string;
+  unit: string;
+}
+
+/** What the UI shows about one remote-write endpoint beyond its counters. */
+export interface RemoteWriteInfo {
+  name: string;
+  /** The protobuf message sent, e.g. `prometheus.WriteRequest` (remote write 1.0). */
+  protocol: string;
+  /** Shards sending now, and the configured maximum. */
+  shards: number;
+  maxShards: number;
+  /** The endpoint's WAL disk cap in bytes; 0: none. */
+  maxDiskBytes: number;
+}
+
+/** The WAL as the UI shows it. */
+export interface WalStatus {
+  /** Segment numbers, ascending (the last is the head), with the samples each holds. */
+  segments: { segment: number; samples: number }[];
+  /** Bytes of segments and checkpoint on disk. */
+  diskBytes: number;
+  /** End of the last committed record. */
+  head: { segment: number; offset: number };
+  /** Series known. */
+  series: number;
+  /** What the replay at start found. */
+  replay: {
+    min: number;
+    max: number;
+    current: number;
+    durationSeconds: number;
+    series: number;
+    samples: number;
+    corruptions: number;
+  };
+  /** The storage directory. */
+  dir: string;
+}
+
 /** Facts for `/api/v1/status/runtimeinfo` that only the agent knows. */
 export interface RuntimeStatus {
   /** Whether the last configuration (re)load succeeded. */
@@ -120,4 +168,14 @@ export interface AgentStatusProvider {
   build?: BuildStatus;
   /** WAL replay progress for `/api/v1/status/walreplay`. Default: all 0. */
   walReplay?: () => WalReplayStatus;
+  /** Target relabeling rules of a scrape pool; undefined for an unknown pool. */
+  relabelConfigs?: (pool: string) => readonly ResolvedRelabelConfig[] | undefined;
+  /** Metric metadata the scrape loops know. Default: none. */
+  metadata?: () => TargetMetadata[];
+  /** Remote-write details for the UI. Default: none. */
+  remoteWrite?: () => RemoteWriteInfo[];
+  /** The WAL for the UI. */
+  wal?: () => WalStatus;
+  /** The config file the agent was started with (shown for TS configs), `""` if unknown. */
+  configFile?: () => string;
 }

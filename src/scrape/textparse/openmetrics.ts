@@ -19,6 +19,16 @@
  *   the label set (`{a="1",b="2"}`, a trailing comma allowed). A label value
  *   may not contain a raw newline; `\\`, `\"` and `\n` are resolved and any
  *   other backslash pair is kept as written, as in Prometheus.
+ * - Names: legacy metric and label names as they are, or any name quoted,
+ *   as Prometheus 3 reads it (`escaping=allow-utf-8`): a label name
+ *   `"label.name"="v"`, and the metric name as a quoted item of its own
+ *   inside the braces, anywhere among the labels and with nothing before
+ *   the braces — `{"my.metric","label.name"="v"} 1`. `# HELP`, `# TYPE` and
+ *   `# UNIT` quote it the same way (`# TYPE "my.metric" gauge`). A quoted
+ *   name is resolved like a label value, may contain raw newlines (not in
+ *   exemplars), no NUL, and must be non-empty and well-formed (no lone
+ *   surrogates, i.e. valid UTF-8). Exemplars may quote label names but not
+ *   hold a metric name. Families are matched on names as written.
  * - `# HELP name text` resolves the same three escapes. `# TYPE` takes
  *   counter, gauge, histogram, gaugehistogram, summary, info, stateset or
  *   unknown. `# UNIT name unit`: a non-empty unit must be a `_`-separated
@@ -43,12 +53,14 @@
  *   `{ strict: true }` adds those rules of the specification (see
  *   {@link OpenMetricsOptions}).
  *
- * Deliberate differences: metric and label names use the legacy charset
- * only (quoted UTF-8 names such as `{"my.metric"}` are rejected, as in
- * `prom.ts`); NUL bytes are ordinary characters in label values and HELP
- * text and errors elsewhere (Prometheus' lexer skips them in some places);
- * exemplar label values have their escapes resolved (Prometheus keeps them
- * as written).
+ * Deliberate differences: NUL bytes are ordinary characters in label values
+ * and HELP text and errors elsewhere (Prometheus' lexer skips them in some
+ * places); exemplar label names and values have their escapes resolved
+ * (Prometheus keeps them as written); empty and ill-formed names fail the
+ * parse (Prometheus' parser passes them on and its scrape loop fails the
+ * scrape for series, unless metric relabeling drops them first);
+ * `family()` returns quoted names with their escapes resolved (Prometheus'
+ * metadata keeps them as written).
  *
  * @module
  */
@@ -166,7 +178,8 @@ export class OpenMetricsParser implements Parser {
   #kind: EntryKind | null = null;
 
   // Current series line.
-  #start = 0; // start of the line (= start of the metric name)
+  #start = 0; // start of the line (the metric name, or '{' when it is quoted inside)
+  #nameStart = 0; // the metric name as written (inside the quotes when quoted)
   #nameEnd = 0;
   #seriesEnd = 0;
   #nLabels = 0;
@@ -176,9 +189,13 @@ export class OpenMetricsParser implements Parser {
   #hasTs = false;
   #owned: string | null = null;
   #member = -1; // whether the series belongs to the current family: -1 not yet known, 0, 1
-  #nextBackslash = -1; // index of the next '\\' at or after the last label value start
+  #nextBackslash = -1; // index of the next '\\' at or after the last label value or quoted name start
   #nextNewline = -1; // index of the next newline at or after the last label value start
   #num = 0; // result of #number()
+  #qStart = 0; // bounds of the quoted label name #quotedItem() read
+  #qEnd = 0;
+  #quotedAt = -1; // `#start` of the last line with a quoted name
+  #nextNul = -1; // index of the next NUL at or after the last quoted name start
 
   // Exemplar of the current series line.
   #hasExemplar = false;
@@ -245,10 +262,11 @@ export class OpenMetricsParser implements Parser {
     if (c === NL) throw this.#error(pos, "blank lines are not allowed");
     if (c === SP || c === 9) throw this.#error(pos, "unexpected blank at the start of a line");
     if (c === LBRACE) {
-      throw this.#error(
-        pos,
-        "expected a metric name before '{' (quoted metric names are not supported)",
-      );
+      // The metric name is quoted inside the braces.
+      this.#kind = "series";
+      this.#seriesLine(pos);
+      if (this.#closed !== null) this.#strictSeries();
+      return "series";
     }
     throw this.#error(pos, `expected a metric name or '#', got ${this.#describe(pos)}`);
   }
@@ -268,9 +286,9 @@ export class OpenMetricsParser implements Parser {
     return this.#owned;
   }
 
-  /** The metric name of the current series line. */
+  /** The metric name of the current series line (a quoted one with its escapes resolved). */
   metricName(): string {
-    return this.#s.slice(this.#start, this.#nameEnd);
+    return this.#name(this.#nameStart, this.#nameEnd);
   }
 
   /**
@@ -289,17 +307,23 @@ export class OpenMetricsParser implements Parser {
     const names = new Array<string>(k + 1);
     const values = new Array<string>(k + 1);
     names[0] = METRIC_NAME;
-    values[0] = own.slice(0, this.#nameEnd - base);
+    // Names as written, unless the line quotes some: then resolved ones.
+    const resolved = this.#quotedAt === base ? this.#resolvedNames(own) : null;
+    values[0] = resolved === null
+      ? own.slice(this.#nameStart - base, this.#nameEnd - base)
+      : resolved[0];
     const t = this.#lastType;
     for (let i = 0; i < k; i++) {
       const o = i << 2;
-      const name = own.slice(offs[o] - base, offs[o + 1] - base);
+      const name = resolved === null
+        ? own.slice(offs[o] - base, offs[o + 1] - base)
+        : resolved[i + 1];
       let v = own.slice(offs[o + 2] - base, offs[o + 3] - base);
       if (v.indexOf("\\") >= 0) v = unescapeLabelValue(v);
       if (!v.isWellFormed()) {
         throw this.#error(
           offs[o + 2],
-          `value of label "${name}" is not valid UTF-16 (lone surrogate)`,
+          `value of label "${name}" is not valid UTF-8 (lone surrogate)`,
         );
       }
       if ((t === "histogram" && name === "le") || (t === "summary" && name === "quantile")) {
@@ -316,7 +340,7 @@ export class OpenMetricsParser implements Parser {
       if (i > 0 && names[order[i - 1]] === names[at]) {
         const dup = Math.max(at, order[i - 1]);
         throw this.#error(
-          dup === 0 ? this.#start : offs[(dup - 1) << 2],
+          dup === 0 ? this.#nameStart : offs[(dup - 1) << 2],
           names[at] === METRIC_NAME
             ? `label "${METRIC_NAME}" duplicates the metric name`
             : `duplicate label name "${names[at]}"`,
@@ -395,7 +419,8 @@ export class OpenMetricsParser implements Parser {
    */
   family(): string {
     if (this.#kind === "series" && !this.#belongs()) return this.metricName();
-    return this.#famName;
+    const f = this.#famName;
+    return f.indexOf("\\") >= 0 ? unescapeLabelValue(f) : f;
   }
 
   /**
@@ -423,20 +448,31 @@ export class OpenMetricsParser implements Parser {
 
   // ---------------------------------------------------------------- series
 
-  /** Parses a series line starting at `start` (a metric-name character). */
+  /**
+   * Parses a series line starting at `start`: a metric-name character, or
+   * the `{` of a label set that holds the quoted metric name.
+   */
   #seriesLine(start: number): void {
     const s = this.#s;
     const n = this.#n;
     this.#start = start;
-    let p = start + 1;
-    let c = p < n ? s.charCodeAt(p) : END;
-    while (c >= 0 && c < 128 && (CLASS[c] & M_CONT) !== 0) c = ++p < n ? s.charCodeAt(p) : END;
-    this.#nameEnd = p;
-    if (c === LBRACE) {
-      p = this.#labelSet(p + 1, false);
+    let p: number;
+    let c: number;
+    if (s.charCodeAt(start) === LBRACE) {
+      p = this.#quotedNameSeries(start);
       c = p < n ? s.charCodeAt(p) : END;
     } else {
-      this.#nLabels = 0;
+      this.#nameStart = start;
+      p = start + 1;
+      c = p < n ? s.charCodeAt(p) : END;
+      while (c >= 0 && c < 128 && (CLASS[c] & M_CONT) !== 0) c = ++p < n ? s.charCodeAt(p) : END;
+      this.#nameEnd = p;
+      if (c === LBRACE) {
+        p = this.#labelSet(p + 1, false);
+        c = p < n ? s.charCodeAt(p) : END;
+      } else {
+        this.#nLabels = 0;
+      }
     }
     this.#seriesEnd = p;
     if (c !== SP) {
@@ -480,8 +516,75 @@ export class OpenMetricsParser implements Parser {
   }
 
   /**
+   * Scans the series part of a line that starts with the label set at
+   * `start`, which must hold the quoted metric name; returns the index after
+   * the `}`.
+   */
+  #quotedNameSeries(start: number): number {
+    this.#nameStart = -1;
+    const p = this.#labelSet(start + 1, false);
+    if (this.#nameStart < 0) {
+      throw this.#error(
+        start,
+        `no metric name: expected a name before '{' or a quoted one inside, as in {"my.metric"}`,
+      );
+    }
+    return p;
+  }
+
+  /**
+   * Reads the label-set item at `p`, which is not a legacy label name: a
+   * quoted label name (its bounds go to `#qStart`/`#qEnd`) or, in a series,
+   * the quoted metric name (set as the series' name; `#qEnd` is -1).
+   * Returns the index after the closing quote.
+   */
+  #quotedItem(p: number, exemplar: boolean): number {
+    const s = this.#s;
+    const n = this.#n;
+    const where = exemplar ? " in the exemplar" : "";
+    const c0 = p < n ? s.charCodeAt(p) : END;
+    if (c0 !== QUOTE) {
+      if (c0 === SP) throw this.#error(p, `unexpected blank in the label set${where}`);
+      throw this.#error(p, `expected a label name or '}'${where}, got ${this.#describe(p)}`);
+    }
+    if (!exemplar) this.#quotedAt = this.#start;
+    const ns = p + 1;
+    const ne = p = this.#scanQuoted(p, exemplar ? "label name" : "name", exemplar);
+    const c = ++p < n ? s.charCodeAt(p) : END;
+    if (c === COMMA || c === RBRACE) {
+      if (exemplar) {
+        throw this.#error(
+          p,
+          `expected '=' after label name ${
+            JSON.stringify(s.slice(ns, ne))
+          } in the exemplar (exemplars have no metric name), got ${this.#describe(p)}`,
+        );
+      }
+      if (this.#nameStart >= 0) {
+        throw this.#error(
+          ns - 1,
+          `the metric name is already set; expected '=' after label name ${
+            JSON.stringify(s.slice(ns, ne))
+          }, got ${this.#describe(p)}`,
+        );
+      }
+      if (ne === ns) throw this.#error(ns - 1, "empty metric name");
+      this.#nameStart = ns;
+      this.#nameEnd = ne;
+      this.#qEnd = -1;
+      return p;
+    }
+    if (ne === ns) throw this.#error(ns - 1, `empty label name${where}`);
+    this.#qStart = ns;
+    this.#qEnd = ne;
+    return p;
+  }
+
+  /**
    * Scans a label set after its `{` into the series (or exemplar) offsets;
-   * returns the index after the `}`.
+   * returns the index after the `}`. In a series, a quoted item followed by
+   * `,` or `}` is the metric name (`#nameStart` is -1 when none was written
+   * before the set).
    */
   #labelSet(p: number, exemplar: boolean): number {
     const s = this.#s;
@@ -492,16 +595,25 @@ export class OpenMetricsParser implements Parser {
     for (;;) {
       let c = p < n ? s.charCodeAt(p) : END;
       if (c === RBRACE) break;
-      if (c < 0 || c >= 128 || (CLASS[c] & L_START) === 0) {
-        if (c === QUOTE) throw this.#error(p, "quoted label names are not supported");
-        if (c === SP) throw this.#error(p, `unexpected blank in the label set${where}`);
-        throw this.#error(p, `expected a label name or '}'${where}, got ${this.#describe(p)}`);
+      let ns = p;
+      let ne: number;
+      if (c >= 0 && c < 128 && (CLASS[c] & L_START) !== 0) {
+        do c = ++p < n ? s.charCodeAt(p) : END; while (
+          c >= 0 && c < 128 && (CLASS[c] & L_CONT) !== 0
+        );
+        ne = p;
+      } else {
+        // A quoted label name, or the quoted metric name (kept out of line).
+        p = this.#quotedItem(p, exemplar);
+        ne = this.#qEnd;
+        if (ne < 0) {
+          if (s.charCodeAt(p) === RBRACE) break;
+          p++;
+          continue;
+        }
+        ns = this.#qStart;
+        c = p < n ? s.charCodeAt(p) : END;
       }
-      const ns = p;
-      do c = ++p < n ? s.charCodeAt(p) : END; while (
-        c >= 0 && c < 128 && (CLASS[c] & L_CONT) !== 0
-      );
-      const ne = p;
       if (c !== EQUALS) {
         throw this.#error(
           p,
@@ -561,6 +673,87 @@ export class OpenMetricsParser implements Parser {
     if (exemplar) this.#exN = k;
     else this.#nLabels = k;
     return p + 1;
+  }
+
+  /**
+   * Scans a quoted name whose opening quote is at `open`; returns the index
+   * of the closing quote. As Prometheus' lexer: raw newlines are part of a
+   * series' name but not of an exemplar's, NUL is never, and a backslash
+   * escapes any character but a newline.
+   */
+  #scanQuoted(open: number, what: string, exemplar: boolean): number {
+    const s = this.#s;
+    const n = this.#n;
+    let p = open + 1;
+    // Fast path (series only): the next quote ends the name when no
+    // backslash and no NUL come before it (both positions are remembered).
+    const q = exemplar ? -1 : s.indexOf('"', p);
+    if (q >= 0) {
+      let bs = this.#nextBackslash;
+      if (bs < p) {
+        bs = s.indexOf("\\", p);
+        this.#nextBackslash = bs = bs < 0 ? n : bs;
+      }
+      let nul = this.#nextNul;
+      if (nul < p) {
+        nul = s.indexOf("\0", p);
+        this.#nextNul = nul = nul < 0 ? n : nul;
+      }
+      if (q < bs && q < nul) return q;
+    }
+    for (;;) {
+      if (p >= n) throw this.#error(open, `unterminated quoted ${what}`);
+      const c = s.charCodeAt(p);
+      if (c === QUOTE) return p;
+      if (c === NUL) throw this.#error(p, `NUL in a quoted ${what}`);
+      if (c === NL && exemplar) throw this.#error(p, `newline in a quoted ${what} in the exemplar`);
+      if (c === BACKSLASH) {
+        const d = ++p < n ? s.charCodeAt(p) : END;
+        if (d === END || d === NL || d === NUL) {
+          throw this.#error(p, `backslash before ${this.#describe(p)} in a quoted ${what}`);
+        }
+      }
+      p++;
+    }
+  }
+
+  /** The name written at `s[a:b]`: a quoted one (followed by `"`) with its escapes resolved. */
+  #name(a: number, b: number): string {
+    const m = this.#s.slice(a, b);
+    return this.#s.charCodeAt(b) === QUOTE && m.indexOf("\\") >= 0 ? unescapeLabelValue(m) : m;
+  }
+
+  /**
+   * The names of the current series line — the metric name, then the label
+   * names — with the escapes of quoted ones resolved, cut from `own` (the
+   * owned copy of the series text).
+   *
+   * @throws {ParseError} when a quoted name is not well-formed
+   */
+  #resolvedNames(own: string): string[] {
+    const s = this.#s;
+    const base = this.#start;
+    const offs = this.#offs;
+    const k = this.#nLabels;
+    const out = new Array<string>(k + 1);
+    for (let i = -1; i < k; i++) {
+      const a = i < 0 ? this.#nameStart : offs[i << 2];
+      const b = i < 0 ? this.#nameEnd : offs[(i << 2) + 1];
+      const raw = own.slice(a - base, b - base);
+      out[i + 1] = s.charCodeAt(b) === QUOTE
+        ? this.#quotedName(raw, a, i < 0 ? "metric name" : "label name")
+        : raw;
+    }
+    return out;
+  }
+
+  /** Resolves the escapes of quoted name `raw` (written at `at`); throws when it is not well-formed. */
+  #quotedName(raw: string, at: number, what: string): string {
+    const v = raw.indexOf("\\") >= 0 ? unescapeLabelValue(raw) : raw;
+    if (!v.isWellFormed()) {
+      throw this.#error(at, `${what} ${JSON.stringify(v)} is not valid UTF-8 (lone surrogate)`);
+    }
+    return v;
   }
 
   /** Scans a label value from `p` char by char; returns the index of its closing quote. */
@@ -782,14 +975,23 @@ export class OpenMetricsParser implements Parser {
     }
     const kw = kind.toUpperCase();
     p += 5;
-    const ns = p;
+    let ns = p;
+    let ne: number;
     let c = p < n ? s.charCodeAt(p) : END;
-    if (c < 0 || c >= 128 || (CLASS[c] & M_START) === 0) {
-      if (c === QUOTE) throw this.#error(p, `quoted metric names are not supported (after ${kw})`);
+    if (c >= 0 && c < 128 && (CLASS[c] & M_START) !== 0) {
+      do c = ++p < n ? s.charCodeAt(p) : END; while (
+        c >= 0 && c < 128 && (CLASS[c] & M_CONT) !== 0
+      );
+      ne = p;
+    } else if (c === QUOTE) {
+      ns = p + 1;
+      ne = p = this.#scanQuoted(p, "metric name", false);
+      c = ++p < n ? s.charCodeAt(p) : END;
+      if (ne === ns) throw this.#error(ns - 1, `empty metric name after ${kw}`);
+      this.#quotedName(s.slice(ns, ne), ns, "metric name");
+    } else {
       throw this.#error(p, `expected a metric name after ${kw}, got ${this.#describe(p)}`);
     }
-    do c = ++p < n ? s.charCodeAt(p) : END; while (c >= 0 && c < 128 && (CLASS[c] & M_CONT) !== 0);
-    const ne = p;
     if (c !== SP) {
       throw this.#error(
         p,
@@ -823,7 +1025,7 @@ export class OpenMetricsParser implements Parser {
       let text = s.slice(ts, le);
       text = text.indexOf("\\") >= 0 ? unescapeLabelValue(text) : copy(text);
       if (!text.isWellFormed()) {
-        throw this.#error(ts, "HELP text is not valid UTF-16 (lone surrogate)");
+        throw this.#error(ts, "HELP text is not valid UTF-8 (lone surrogate)");
       }
       this.#famHelp = text;
     } else {
@@ -861,7 +1063,7 @@ export class OpenMetricsParser implements Parser {
    */
   #memberOf(strict: boolean): boolean {
     const s = this.#s;
-    const a = this.#start;
+    const a = this.#nameStart;
     const b = this.#nameEnd;
     const fam = this.#famName;
     if (fam === "") return false;
@@ -888,7 +1090,7 @@ export class OpenMetricsParser implements Parser {
     const t = this.#lastType;
     if (t !== "counter" && t !== "histogram" && t !== "summary") return false;
     const e = this.#nameEnd;
-    return e - this.#start >= 8 && this.#s.startsWith("_created", e - 8);
+    return e - this.#nameStart >= 8 && this.#s.startsWith("_created", e - 8);
   }
 
   /**
@@ -949,6 +1151,7 @@ export class OpenMetricsParser implements Parser {
     q.#lastType = this.#lastType;
     q.#nextBackslash = this.#nextBackslash;
     q.#nextNewline = this.#nextNewline;
+    q.#nextNul = this.#nextNul;
     this.#stFrom = from;
     this.#stKey = null;
     for (;;) {
@@ -963,8 +1166,8 @@ export class OpenMetricsParser implements Parser {
       }
       if (k !== "series") return;
       const e = q.#nameEnd;
-      if (e - q.#start >= 8 && this.#s.startsWith("_created", e - 8)) {
-        this.#stKey = q.#stKeyOf(this.#s.slice(q.#start, e - 8));
+      if (e - q.#nameStart >= 8 && this.#s.startsWith("_created", e - 8)) {
+        this.#stKey = q.#stKeyOf(this.#s.slice(q.#nameStart, e - 8));
         this.#stVal = toMillis(q.#val);
         return;
       }
@@ -1013,7 +1216,7 @@ export class OpenMetricsParser implements Parser {
   /** Strict checks of the series line just parsed. */
   #strictSeries(): void {
     const s = this.#s;
-    const a = this.#start;
+    const a = this.#nameStart;
     const b = this.#nameEnd;
     const closed = this.#closed!;
     let fam = this.#famName;
@@ -1097,15 +1300,18 @@ export class OpenMetricsParser implements Parser {
     const values: string[] = [];
     for (let i = 0; i < k; i++) {
       const o = i << 2;
+      let name = s.slice(offs[o], offs[o + 1]);
+      name = s.charCodeAt(offs[o + 1]) === QUOTE
+        ? this.#quotedName(name, offs[o], "exemplar label name")
+        : copy(name);
       let v = s.slice(offs[o + 2], offs[o + 3]);
       if (v === "") continue;
       if (v.indexOf("\\") >= 0) v = unescapeLabelValue(v);
       else v = copy(v);
-      const name = copy(s.slice(offs[o], offs[o + 1]));
       if (!v.isWellFormed()) {
         throw this.#error(
           offs[o + 2],
-          `value of exemplar label "${name}" is not valid UTF-16 (lone surrogate)`,
+          `value of exemplar label "${name}" is not valid UTF-8 (lone surrogate)`,
         );
       }
       names.push(name);

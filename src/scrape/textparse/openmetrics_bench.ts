@@ -4,8 +4,9 @@
  * buckets and a summary, 3–6 labels of realistic length — written as
  * OpenMetrics (counter samples `_total`, timestamps in seconds, `# EOF`).
  * The 0.0.4 parser runs over the same series written as 0.0.4 text for
- * comparison, and a variant adds exemplars to buckets and counters and
- * `_created` lines.
+ * comparison, a variant adds exemplars to buckets and counters and
+ * `_created` lines, and another writes the names quoted as UTF-8 names
+ * (`{"http.server_0_total","method.name"="GET",…}`).
  *
  * Run:
  *   deno bench --allow-read src/scrape/textparse/openmetrics_bench.ts
@@ -172,9 +173,32 @@ export function generate(target: number, opts: Options, seed = 1): string {
   return lines.join("\n") + "\n";
 }
 
+/**
+ * `text` with every metric name quoted inside the braces (its first `_` made
+ * a `.`) and the first label name of each series quoted (with `.name`
+ * appended), HELP, TYPE and UNIT lines quoting the family likewise: what an
+ * exporter with UTF-8 names sends. For expositions without exemplars. (A
+ * copy of the one in `prom_bench.ts`: importing that module would register
+ * its benchmarks here.)
+ */
+function quoteNames(text: string): string {
+  const dotted = (name: string) => name.replace("_", ".");
+  return text.split("\n").map((line) => {
+    if (/^# (HELP|TYPE|UNIT) /.test(line)) {
+      const end = line.indexOf(" ", 7);
+      return `${line.slice(0, 7)}"${dotted(line.slice(7, end))}"${line.slice(end)}`;
+    }
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?( .*)$/.exec(line);
+    if (m === null) return line;
+    const labels = m[2] ? "," + m[2].replace(/^(\w+)=/, '"$1.name"=') : "";
+    return `{"${dotted(m[1])}"${labels}}${m[3]}`;
+  }).join("\n");
+}
+
 const OM = generate(10_000, { om: true });
 const OM_EXTRAS = generate(10_000, { om: true, extras: true });
 const PROM = generate(10_000, { om: false });
+const OM_UTF8 = quoteNames(OM);
 
 /** A warm scrape cache (raw series text → ref) for `text`, as the scrape loop keeps it. */
 function warmCache(
@@ -192,8 +216,11 @@ const om = (t: string) => new OpenMetricsParser(t);
 const CACHE_OM = warmCache(OM, om);
 const CACHE_OM_EXTRAS = warmCache(OM_EXTRAS, om);
 const CACHE_PROM = warmCache(PROM, (t) => new PromParser(t));
-if (CACHE_OM.size !== 10_000 || CACHE_PROM.size !== 10_000) {
-  throw new Error(`fixtures have ${CACHE_OM.size} and ${CACHE_PROM.size} series`);
+const CACHE_OM_UTF8 = warmCache(OM_UTF8, om);
+if (CACHE_OM.size !== 10_000 || CACHE_PROM.size !== 10_000 || CACHE_OM_UTF8.size !== 10_000) {
+  throw new Error(
+    `fixtures have ${CACHE_OM.size}, ${CACHE_PROM.size} and ${CACHE_OM_UTF8.size} series`,
+  );
 }
 
 // Results are summed into a local and stored once per run: accumulating a
@@ -315,6 +342,36 @@ Deno.bench({
       const ref = CACHE_OM_EXTRAS.get(p.series());
       if (ref === undefined) throw new Error("cache miss");
       x += ref + p.value() + (p.timestamp() ?? 0) + (p.startTimestamp() ?? 0);
+    }
+    sink += x;
+  },
+});
+
+Deno.bench({
+  name: "quoted UTF-8 names, steady: next + series() + value + timestamp + cache lookup",
+  group: "openmetrics 10k series, quoted UTF-8 names",
+  baseline: true,
+  fn() {
+    const p = new OpenMetricsParser(OM_UTF8);
+    let x = 0;
+    for (let k = p.next(); k !== null; k = p.next()) {
+      if (k !== "series") continue;
+      const ref = CACHE_OM_UTF8.get(p.series());
+      if (ref === undefined) throw new Error("cache miss");
+      x += ref + p.value() + (p.timestamp() ?? 0);
+    }
+    sink += x;
+  },
+});
+
+Deno.bench({
+  name: "quoted UTF-8 names, cold: next + labels() for every series",
+  group: "openmetrics 10k series, quoted UTF-8 names",
+  fn() {
+    const p = new OpenMetricsParser(OM_UTF8);
+    let x = 0;
+    for (let k = p.next(); k !== null; k = p.next()) {
+      if (k === "series") x += p.labels().size + p.value();
     }
     sink += x;
   },

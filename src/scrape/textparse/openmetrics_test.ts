@@ -37,7 +37,7 @@ function rows(text: string, opts?: OpenMetricsOptions): Row[] {
       const ts = p.timestamp();
       const ls = p.labels().toString();
       assert.equal(p.ownedSeries(), p.series());
-      assert.ok(p.series().startsWith(p.metricName()));
+      if (!p.series().startsWith("{")) assert.ok(p.series().startsWith(p.metricName()));
       out.push(ts === null ? [p.series(), ls, p.value()] : [p.series(), ls, p.value(), ts]);
     }
   }
@@ -196,7 +196,7 @@ Deno.test("OpenMetricsParser drops empty label values and rejects duplicate name
   );
   await t.step(
     "lone surrogate",
-    () => fails(`foo{a="\ud800"} 1\n${EOF}`, "not valid UTF-16", 1, 8),
+    () => fails(`foo{a="\ud800"} 1\n${EOF}`, "not valid UTF-8", 1, 8),
   );
 });
 
@@ -313,8 +313,7 @@ Deno.test("OpenMetricsParser rejects malformed metadata", async (t) => {
     ["name glued to junk", "# HELP foo-bar x\n", "expected a blank and text", 1, 11],
     ["no name", "# HELP  x\n", "expected a metric name after HELP", 1, 8],
     ["digit name", "# TYPE 1foo gauge\n", "expected a metric name after TYPE", 1, 8],
-    ["quoted name", '# HELP "foo.bar" x\n', "quoted metric names are not supported", 1, 8],
-    ["lone surrogate in HELP", "# HELP foo \ud800\n", "not valid UTF-16", 1, 12],
+    ["lone surrogate in HELP", "# HELP foo \ud800\n", "not valid UTF-8", 1, 12],
     ["other comment", "# foo\n", "expected HELP, TYPE, UNIT or EOF", 1, 3],
     ["comment without blank", "#HELP foo x\n", "expected a blank after '#'", 1, 2],
     ["two blanks after #", "#  HELP foo x\n", "expected HELP, TYPE, UNIT or EOF", 1, 3],
@@ -467,9 +466,7 @@ Deno.test("OpenMetricsParser rejects malformed series lines with line and column
     ["BOM", "\ufefffoo 1\n", "expected a metric name or '#'", 1],
     ["NUL at start", "\0foo 1\n", "expected a metric name or '#'", 1],
     ["digit start", "1foo 1\n", "expected a metric name or '#'", 1],
-    ["quoted metric name", '{"foo.bar"} 1\n', "quoted metric names are not supported", 1],
-    ["labels without name", '{a="b"} 1\n', "quoted metric names are not supported", 1],
-    ["quoted label name", 'foo{"a.b"="c"} 1\n', "quoted label names are not supported", 5],
+    ["labels without name", '{a="b"} 1\n', "no metric name", 1],
     ["no value", "foo\n", "expected a blank and a value after the metric", 4],
     ["no value after labels", 'foo{a="b"}\n', "expected a blank and a value", 11],
     ["tab before value", "foo\t1\n", "expected a blank before the value", 4],
@@ -715,6 +712,21 @@ Deno.test("OpenMetricsParser reads exemplars", async (t) => {
       'foo_total 1 # {a="x\\"y\\\\z\\n"} 2',
       { labels: { a: 'x"y\\z\n' }, value: 2, timestamp: null },
     ],
+    [
+      "quoted UTF-8 label names",
+      'foo_total 1 # {"trace.id"="abc","ключ"="v",span_id="s"} 2',
+      { labels: { "trace.id": "abc", "ключ": "v", span_id: "s" }, value: 2, timestamp: null },
+    ],
+    [
+      "escapes in quoted label names resolved",
+      'foo_total 1 # {"a\\"b\\\\c\\n"="v"} 2',
+      { labels: { 'a"b\\c\n': "v" }, value: 2, timestamp: null },
+    ],
+    [
+      "on a series with quoted names",
+      '# TYPE "my.counter" counter\n{"my.counter_total","a.b"="c"} 1 # {"t.id"="x"} 2 3',
+      { labels: { "t.id": "x" }, value: 2, timestamp: 3000 },
+    ],
     ["empty value dropped", 'foo_total 1 # {a="",b="c"} 2', {
       labels: { b: "c" },
       value: 2,
@@ -806,10 +818,25 @@ Deno.test("OpenMetricsParser reads exemplars", async (t) => {
     ],
     ["newline in value", 'foo_total 1 # {a="x\ny"} 1', "newline in the value of label", 20],
     ["NUL in value", 'foo_total 1 # {a="x\0y"} 1', "NUL in the value of exemplar label", 20],
-    ["quoted name", 'foo_total 1 # {"a"="b"} 1', "quoted label names are not supported", 16],
+    [
+      "quoted metric name",
+      'foo_total 1 # {"a"} 1',
+      "expected '=' after label name \"a\" in the exemplar (exemplars have no metric name)",
+      19,
+    ],
+    ["quoted name, comma", 'foo_total 1 # {"a",b="c"} 1', "exemplars have no metric name", 19],
+    ["empty quoted name", 'foo_total 1 # {""="b"} 1', "empty label name in the exemplar", 16],
+    ["raw newline in a quoted name", 'foo_total 1 # {"a\nb"="c"} 1', "newline in a quoted", 18],
+    ["NUL in a quoted name", 'foo_total 1 # {"a\0b"="c"} 1', "NUL in a quoted label name", 18],
+    [
+      "lone surrogate in a quoted name",
+      'foo_total 1 # {"\udc00"="c"} 1',
+      "exemplar label name",
+      17,
+    ],
     ["unquoted value", "foo_total 1 # {a=b} 1", "expected '\"' to open the value", 18],
     ["second exemplar", "foo_total 1 # {} 1 # {} 2", 'exemplar timestamp "#" is not a number', 20],
-    ["lone surrogate", 'foo_total 1 # {a="\ud800"} 1', "not valid UTF-16", 19],
+    ["lone surrogate", 'foo_total 1 # {a="\ud800"} 1', "not valid UTF-8", 19],
   ];
   for (const [name, body, msg, col] of bad) {
     await t.step(`rejects: ${name}`, () => {
@@ -1133,6 +1160,210 @@ Deno.test("OpenMetricsParser parses the example exposition", async () => {
   }
 });
 
+// -------------------------------------------------------------- UTF-8 names
+
+Deno.test("OpenMetricsParser reads quoted UTF-8 names as Prometheus 3 does", async (t) => {
+  // [name, series line, labels]; the value is always 1.
+  const ok: [string, string, Record<string, string>][] = [
+    ["quoted metric name", '{"my.metric"} 1', { __name__: "my.metric" }],
+    [
+      "metric name and a quoted label name",
+      '{"my.metric","label.name"="v"} 1',
+      { __name__: "my.metric", "label.name": "v" },
+    ],
+    ["trailing comma", '{"my.metric","l.n"="v",} 1', { __name__: "my.metric", "l.n": "v" }],
+    ["name then trailing comma", '{"a.b",} 1', { __name__: "a.b" }],
+    ["name among the labels", '{a="1","my.metric",b="2"} 1', {
+      __name__: "my.metric",
+      a: "1",
+      b: "2",
+    }],
+    ["name last", '{a="1","my.metric"} 1', { __name__: "my.metric", a: "1" }],
+    ["quoted label name on a legacy name", 'foo{"label.name"="v",b="2"} 1', {
+      __name__: "foo",
+      "label.name": "v",
+      b: "2",
+    }],
+    ["legacy names may be quoted too", '{"foo","bar"="v"} 1', { __name__: "foo", bar: "v" }],
+    ["non-ASCII and astral characters", '{"温度.°C","ключ"="значение","🌍"="🚀"} 1', {
+      __name__: "温度.°C",
+      "ключ": "значение",
+      "🌍": "🚀",
+    }],
+    ["syntax characters and blanks inside quotes", '{"a {b}=c, d # e","x y"="{}"} 1', {
+      __name__: "a {b}=c, d # e",
+      "x y": "{}",
+    }],
+    ["escapes resolved, unknown ones kept", '{"a\\"b\\\\c\\nd\\te"} 1', {
+      __name__: 'a"b\\c\nd\\te',
+    }],
+    ["raw newline inside a quoted name", '{"a\nb","c\nd"="v"} 1', {
+      __name__: "a\nb",
+      "c\nd": "v",
+    }],
+    ["empty value dropped", '{"a.b","c.d"=""} 1', { __name__: "a.b" }],
+  ];
+  for (const [name, line, labels] of ok) {
+    await t.step(name, () => {
+      const p = first(line + "\n" + EOF);
+      assert.equal(p.series(), line.slice(0, line.lastIndexOf(" ")));
+      const want = Labels.fromObject(labels);
+      assert.ok(p.labels().equals(want), `${p.labels()} != ${want}`);
+      assert.equal(p.metricName(), labels.__name__);
+      assert.equal(p.value(), 1);
+      assert.equal(p.next(), null);
+    });
+  }
+  await t.step(
+    "timestamp, and the line after a multi-line name",
+    () =>
+      check('{"a\nb"} 1 42\n{"c"} 2\n' + EOF, [
+        ['{"a\nb"}', '{__name__="a\\nb"}', 1, 42000],
+        ['{"c"}', '{__name__="c"}', 2],
+      ]),
+  );
+  await t.step("HELP, TYPE and UNIT with quoted names", () =>
+    check(
+      [
+        '# TYPE "req.duration_seconds" histogram',
+        '# UNIT "req.duration_seconds" seconds',
+        '# HELP "req.duration_seconds" How long, in seconds.',
+        '{"req.duration_seconds_bucket",le="1"} 2',
+        '# TYPE "a\\"b" gauge',
+        '# HELP "温度" x',
+        '# HELP "multi\nline" t',
+        "# EOF",
+      ].join("\n"),
+      [
+        ["type", "req.duration_seconds", "histogram"],
+        ["unit", "req.duration_seconds", "seconds"],
+        ["help", "req.duration_seconds", "How long, in seconds."],
+        [
+          '{"req.duration_seconds_bucket",le="1"}',
+          '{__name__="req.duration_seconds_bucket", le="1.0"}',
+          2,
+        ],
+        ["type", 'a"b', "gauge"],
+        ["help", "温度", "x"],
+        ["help", "multi\nline", "t"],
+      ],
+    ));
+  await t.step("families match names as written, quoted or not", () => {
+    const doc = [
+      '# TYPE "my.counter" counter',
+      '# HELP "my.counter" Counts.',
+      '{"my.counter_total","a"="1"} 3',
+      '{"my.counter_created","a"="1"} 1700000000',
+      "# TYPE legacy counter",
+      '{"legacy_total"} 4',
+      '# TYPE "other" gauge',
+      "other 5",
+      '# TYPE "q\\"x" info',
+      '{"q\\"x_info"} 1',
+      "# EOF",
+    ].join("\n");
+    for (const strict of [false, true]) {
+      const p = new OpenMetricsParser(doc, { strict });
+      const got: [string, string, MetricType, string, number | null][] = [];
+      for (let k = p.next(); k !== null; k = p.next()) {
+        if (k === "series") {
+          got.push([p.metricName(), p.family(), p.type(), p.help(), p.startTimestamp()]);
+        }
+      }
+      assert.deepEqual(got, [
+        ["my.counter_total", "my.counter", "counter", "Counts.", 1_700_000_000_000],
+        ["my.counter_created", "my.counter", "counter", "Counts.", 1_700_000_000_000],
+        ["legacy_total", "legacy", "counter", "", null],
+        ["other", "other", "gauge", "", null],
+        ['q"x_info', 'q"x', "info", "", null],
+      ]);
+    }
+  });
+  await t.step("the same series written quoted and unquoted has the same labels", () => {
+    const a = first('foo{bar="1"} 1\n' + EOF).labels();
+    const b = first('{"foo","bar"="1"} 1\n' + EOF).labels();
+    const c = first('{bar="1","foo"} 1\n' + EOF).labels();
+    assert.ok(a.equals(b) && a.equals(c));
+  });
+  await t.step("strict mode applies the family rules to quoted names", () => {
+    check('# TYPE "a.b" stateset\n{"a.b","a.b"="x"} 1\n' + EOF, [
+      ["type", "a.b", "stateset"],
+      ['{"a.b","a.b"="x"}', '{__name__="a.b", a.b="x"}', 1],
+    ], { strict: true });
+    fails('# TYPE "a.b" counter\n{"a.b"} 1\n' + EOF, "does not fit counter", 2, 3, {
+      strict: true,
+    });
+  });
+  await t.step(
+    "backslashes and NULs elsewhere in the body do not confuse the quoted-name search",
+    () => {
+      check('a{x="p\\\\q"} 1\n{"b\\"c","d"="\0"} 2\n{"e"} 3\n' + EOF, [
+        ['a{x="p\\\\q"}', '{__name__="a", x="p\\\\q"}', 1],
+        ['{"b\\"c","d"="\0"}', '{__name__="b\\"c", d="\0"}', 2],
+        ['{"e"}', '{__name__="e"}', 3],
+      ]);
+      fails('{"a"} 1\nx{b="\0"} 2\n{"c\0"} 3\n' + EOF, "NUL in a quoted name", 3, 4);
+      fails('{"a"} 1\nx{b="\\\\"} 2\n{"c\\\n"} 3\n' + EOF, "backslash before the end of", 3, 5);
+    },
+  );
+  await t.step("lone surrogates in names fail at labels(), like in values", () => {
+    for (const text of ['{"a\ud800"} 1\n', '{"a","b\udc00"="v"} 1\n']) {
+      const p = first(text + EOF);
+      assert.throws(
+        () => p.labels(),
+        (e) => e instanceof ParseError && /lone surrogate/.test(e.message),
+      );
+    }
+    fails('# TYPE "a\ud800" gauge\n' + EOF, "lone surrogate", 1, 9);
+  });
+});
+
+Deno.test("OpenMetricsParser rejects malformed quoted names like Prometheus", async (t) => {
+  const bad: [string, string, string, number, number][] = [
+    ["empty braces", "{} 1", "no metric name", 1, 1],
+    ["quoted label names only", '{"a.b"="c"} 1', "no metric name", 1, 1],
+    ["metric name before and inside", 'foo{"bar"} 1', "metric name is already set", 1, 5],
+    ["two quoted metric names", '{"a","b"} 1', "metric name is already set", 1, 6],
+    ["empty metric name", '{""} 1', "empty metric name", 1, 2],
+    ["empty label name", '{"a",""="v"} 1', "empty label name", 1, 6],
+    ["blank after the brace", '{ "a"} 1', "unexpected blank in the label set", 1, 2],
+    ["blank after the name", '{"a" } 1', "expected '=' after label name \"a\"", 1, 5],
+    ["blank after the comma", '{"a", b="c"} 1', "unexpected blank in the label set", 1, 6],
+    ["blank before the brace", ' {"a"} 1', "unexpected blank at the start of a line", 1, 1],
+    ["quoted name without = nor comma", '{"a""b"="c"} 1', "expected '=' after label name", 1, 5],
+    ["unterminated name", '{"a} 1', "unterminated quoted name", 1, 2],
+    ["backslash before a newline", '{"a\\\nb"} 1', "backslash before the end of the line", 1, 5],
+    ["NUL in a name", '{"a\0b"} 1', "NUL in a quoted name", 1, 4],
+    ["double comma", '{"a",,} 1', "expected a label name or '}'", 1, 6],
+    ["leading comma", '{,"a"} 1', "expected a label name or '}'", 1, 2],
+    ["second label set", '{"a"}{b="c"} 1', "expected a blank before the value", 1, 6],
+    [
+      "__name__ label with a quoted name",
+      '{"a",__name__="b"} 1',
+      "duplicates the metric name",
+      1,
+      6,
+    ],
+    ["same label quoted and not", 'foo{"x"="1",x="2"} 1', 'duplicate label name "x"', 1, 13],
+    ["empty name after TYPE", '# TYPE "" gauge', "empty metric name after TYPE", 1, 8],
+    ["quoted name glued to the type", '# TYPE "a"gauge', "expected a blank and text", 1, 11],
+    ["quoted name without text", '# HELP "a"', "expected a blank and text", 1, 11],
+    ["blank before a quoted name", '# HELP  "a" x', "expected a metric name after HELP", 1, 8],
+    ["unterminated HELP name", '# HELP "a x', "unterminated quoted metric name", 1, 8],
+    ["NUL in a TYPE name", '# TYPE "a\0" gauge', "NUL in a quoted metric name", 1, 10],
+    [
+      "unit not a suffix of a quoted name",
+      '# UNIT "a.b_seconds" bytes',
+      'unit "bytes" not a suffix of metric "a.b_seconds"',
+      1,
+      22,
+    ],
+  ];
+  for (const [name, text, includes, line, column] of bad) {
+    await t.step(name, () => fails(text + "\n" + EOF, includes, line, column));
+  }
+});
+
 // -------------------------------------------------------------- properties
 
 const NAME_START = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_";
@@ -1141,14 +1372,39 @@ const word = fc.string({
   minLength: 1,
   maxLength: 6,
 });
-const familyBase = fc.tuple(
-  fc.constantFrom(...(NAME_START + ":")),
-  fc.string({ unit: fc.constantFrom(...(NAME_START + ":0123456789")), maxLength: 10 }),
-).map(([a, b]) => a + b);
-const labelName = fc.tuple(
+const LEGACY_METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LEGACY_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** Strings only quoted names can carry (no NUL: a quoted name may not hold one); `max` code points at most. */
+const utf8Text = (max: number) =>
+  fc.oneof(
+    fc.string({ unit: "binary", maxLength: max }),
+    fc.string({
+      unit: fc.constantFrom(
+        ...[".", "-", " ", "\t", "{", "}", ",", "=", '"', "\\", "\n", "n", "#", "a", "_", ":"],
+        ...["é", "°", "温", "🌍", "\u2028", "\ufeff"],
+      ),
+      maxLength: max,
+    }),
+  ).filter((n) => !n.includes("\0") && n.isWellFormed());
+const familyBase = fc.oneof(
+  {
+    weight: 2,
+    arbitrary: fc.tuple(
+      fc.constantFrom(...(NAME_START + ":")),
+      fc.string({ unit: fc.constantFrom(...(NAME_START + ":0123456789")), maxLength: 10 }),
+    ).map(([a, b]) => a + b),
+  },
+  { weight: 1, arbitrary: utf8Text(10) },
+);
+const legacyLabelName = fc.tuple(
   fc.constantFrom(...NAME_START),
   fc.string({ unit: fc.constantFrom(...(NAME_START + "0123456789")), maxLength: 8 }),
-).map(([a, b]) => "x_" + a + b); // never le, quantile or a family name
+).map(([a, b]) => a + b);
+// Label names start with "x_": never le, quantile or a family name.
+const labelName = fc.oneof(
+  { weight: 2, arbitrary: legacyLabelName },
+  { weight: 1, arbitrary: utf8Text(8) },
+).map((n) => "x_" + n);
 const labelValue = fc.oneof(
   fc.string({ maxLength: 12 }),
   fc.string({
@@ -1173,6 +1429,7 @@ const seconds = fc.oneof(
 );
 const exemplarGen = fc.option(
   fc.record({
+    // At most 3 × (10 + 10) code points: within the 128 of an exemplar.
     labels: fc.uniqueArray(
       fc.tuple(labelName, fc.string({ maxLength: 10 })),
       { maxLength: 3, selector: (l) => l[0] },
@@ -1206,6 +1463,8 @@ interface GenFamily {
   unit: string | null;
   help: string | null;
   metrics: GenMetric[];
+  /** Quoting of the family's lines: legacy names quoted too, the metric name's place, raw newlines. */
+  quote: number;
 }
 
 const family: fc.Arbitrary<GenFamily> = fc.record({
@@ -1226,6 +1485,7 @@ const family: fc.Arbitrary<GenFamily> = fc.record({
     }),
     { minLength: 1, maxLength: 3, selector: (m) => JSON.stringify(m.labels) },
   ),
+  quote: fc.nat(),
 });
 
 /** How a value is written: several spellings of the same float. */
@@ -1243,8 +1503,35 @@ function esc(v: string): string {
   return v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
 }
 
+/** A name in quotes; newlines escaped, or kept raw when `raw` (Prometheus accepts both but in exemplars). */
+function quoteName(n: string, raw = false): string {
+  const e = n.replaceAll("\\", "\\\\").replaceAll('"', '\\"');
+  return '"' + (raw ? e : e.replaceAll("\n", "\\n")) + '"';
+}
+
+/** Label set items, names quoted when they are not legacy names or when `quoteAll`. */
+function labelItems(ls: [string, string][], quoteAll = false, raw = false): string[] {
+  return ls.map(([n, v]) =>
+    `${quoteAll || !LEGACY_LABEL_NAME.test(n) ? quoteName(n, raw) : n}="${esc(v)}"`
+  );
+}
+
 function renderLabels(ls: [string, string][]): string {
-  return ls.length === 0 ? "" : `{${ls.map(([n, v]) => `${n}="${esc(v)}"`).join(",")}}`;
+  return ls.length === 0 ? "" : `{${labelItems(ls).join(",")}}`;
+}
+
+/**
+ * The series part of a line: a legacy metric name before the braces (unless
+ * `quote` asks to quote it), any other inside them at a place `quote` picks.
+ */
+function renderSeriesName(name: string, ls: [string, string][], quote: number, raw: boolean) {
+  const quoteAll = quote % 3 === 0;
+  const items = labelItems(ls, quoteAll, raw);
+  if (!quoteAll && LEGACY_METRIC_NAME.test(name)) {
+    return name + (items.length === 0 ? "" : `{${items.join(",")}}`);
+  }
+  items.splice(quote % (items.length + 1), 0, quoteName(name, raw));
+  return `{${items.join(",")}}`;
 }
 
 /** An expected sample. */
@@ -1273,9 +1560,14 @@ function render(
     let name = `m${f.base}_${fi}` + (unit === null ? "" : `_${unit}`);
     if (f.type === "stateset") name = name.replaceAll(":", "_");
     out.push({ ...f, base: name, unit });
-    lines.push(`# TYPE ${name} ${f.type}`);
-    if (unit !== null) lines.push(`# UNIT ${name} ${unit}`);
-    if (f.help !== null) lines.push(`# HELP ${name} ${esc(f.help)}`);
+    // Names are matched to their family as written: one choice of raw
+    // newlines per family.
+    const raw = f.quote % 5 === 0;
+    const meta = f.quote % 3 === 0 || !LEGACY_METRIC_NAME.test(name) ? quoteName(name, raw) : name;
+    lines.push(`# TYPE ${meta} ${f.type}`);
+    if (unit !== null) lines.push(`# UNIT ${meta} ${unit}`);
+    if (f.help !== null) lines.push(`# HELP ${meta} ${esc(f.help)}`);
+    let li = 0;
     for (const m of f.metrics) {
       const start = m.created === null ? null : toMillis(m.created);
       const group: Expect[] = [];
@@ -1340,7 +1632,8 @@ function render(
         for (const e of group) e.st = start;
       }
       for (const e of group) {
-        let line = e.name + renderLabels(e.labels) + " " + num(e.value, style);
+        const q = (f.quote >> 2) + li++;
+        let line = renderSeriesName(e.name, e.labels, q, raw) + " " + num(e.value, style);
         if (m.ts !== null) line += " " + formatGoFloat(m.ts);
         if (e.exemplar) {
           line += ` # ${renderLabels(e.exemplar.labels) || "{}"} ${num(e.exemplar.value, style)}`;
@@ -1374,7 +1667,7 @@ function expectedLabels(e: Expect, type: MetricType): Labels {
   return Labels.fromPairs(pairs);
 }
 
-Deno.test("OpenMetricsParser round-trips generated families (lenient and strict)", () => {
+Deno.test("OpenMetricsParser round-trips generated families, UTF-8 names included (lenient and strict)", () => {
   fc.assert(
     fc.property(fc.array(family, { maxLength: 5 }), fc.nat(), (fams, style) => {
       const { text, samples, families } = render(fams, style);
@@ -1472,6 +1765,11 @@ const garbage = fc.constantFrom(
   "\ud800",
   "é",
   "🌍",
+  '{"',
+  '"}',
+  '"a.b"',
+  '"é"=',
+  '# HELP "',
 );
 const mutation = fc.tuple(fc.nat(), fc.constantFrom("insert", "delete", "replace"), garbage);
 

@@ -16,6 +16,16 @@
  *   tab) may separate tokens and may also be left out where the token
  *   boundary is clear (`foo{}1`, even `foo-1`). Commas between labels are
  *   optional and a trailing comma is allowed, as in Prometheus since 2.51.
+ * - Names: legacy metric names `[a-zA-Z_:][a-zA-Z0-9_:]*` and label names
+ *   `[a-zA-Z_][a-zA-Z0-9_]*` as they are, or any name quoted, as Prometheus
+ *   3 reads it (`escaping=allow-utf-8`): a label name `"label.name"="v"`,
+ *   and the metric name as a quoted item of its own inside the braces,
+ *   anywhere among the labels — `{"my.metric", "label.name"="v"} 1` — in
+ *   which case nothing may precede the braces (blanks aside).
+ *   `# HELP "my.metric" …` and `# TYPE "my.metric" …` quote it the same way.
+ *   A quoted name is resolved like a label value (`\\`, `\"`, `\n`; other
+ *   backslash pairs kept), may contain raw newlines, no NUL, and must be
+ *   non-empty and well-formed (no lone surrogates, i.e. valid UTF-8).
  * - Label values may contain raw newlines; the escapes `\\`, `\"` and `\n`
  *   are resolved and any other backslash pair is kept as written.
  * - `# HELP name text` / `# TYPE name type`: the text is everything after
@@ -29,10 +39,12 @@
  * - A NUL byte where a line would start ends the input, as Prometheus' lexer
  *   reads it as end of file.
  *
- * Deliberate differences: metric and label names use the legacy charset only
- * (the quoted UTF-8 name syntax `{"my.metric"}` is rejected), and a line with
- * leading blanks before a metric name is an error (Prometheus would make the
- * blanks part of the name, which legacy validation rejects).
+ * Deliberate differences: a line with leading blanks before an unquoted
+ * metric name is an error (Prometheus makes the blanks part of the name);
+ * blanks before a `{` that opens a quoted metric name are skipped, as in
+ * Prometheus. Empty and ill-formed names fail the parse; Prometheus' parser
+ * passes them on and its scrape loop then fails the scrape (unless metric
+ * relabeling drops the series first).
  *
  * @module
  */
@@ -104,7 +116,8 @@ export class PromParser {
   #pos = 0;
 
   // Current series line.
-  #start = 0; // start of the line (= start of the metric name)
+  #start = 0; // start of the series text (the metric name, or '{' when it is quoted inside)
+  #nameStart = 0; // the metric name as written (inside the quotes when quoted)
   #nameEnd = 0;
   #seriesEnd = 0;
   #nLabels = 0;
@@ -113,7 +126,11 @@ export class PromParser {
   #ts = 0;
   #hasTs = false;
   #owned: string | null = null;
-  #nextBackslash = -1; // index of the next '\\' at or after the last label value start
+  #nextBackslash = -1; // index of the next '\\' at or after the last label value or quoted name start
+  #qStart = 0; // bounds of the quoted label name #quotedItem() read
+  #qEnd = 0;
+  #quotedAt = -1; // `#start` of the last line with a quoted name
+  #nextNul = -1; // index of the next NUL at or after the last quoted name start
 
   // Metadata.
   #mtype: MetricType | null = null; // the last TYPE seen, for le/quantile normalisation
@@ -162,6 +179,11 @@ export class PromParser {
           pos = p; // a blank line, an indented comment, or NUL (end of input)
           continue;
         }
+        if (d === LBRACE) {
+          // As Prometheus: blanks may precede a label block with a quoted name.
+          this.#seriesLine(p);
+          return "series";
+        }
         if (d < 128 && (CLASS[d] & M_START) !== 0) {
           throw this.#error(pos, "unexpected blank before the metric name");
         }
@@ -169,10 +191,8 @@ export class PromParser {
       }
       if (c === 0) break; // Prometheus' lexer reads NUL at the start of a token as EOF.
       if (c === LBRACE) {
-        throw this.#error(
-          pos,
-          "expected a metric name before '{' (quoted metric names are not supported)",
-        );
+        this.#seriesLine(pos); // the metric name is quoted inside the braces
+        return "series";
       }
       throw this.#error(pos, `expected a metric name or '#', got ${this.#describe(pos)}`);
     }
@@ -196,9 +216,9 @@ export class PromParser {
     return this.#owned;
   }
 
-  /** The metric name of the current series line. */
+  /** The metric name of the current series line (a quoted one with its escapes resolved). */
   metricName(): string {
-    return this.#s.slice(this.#start, this.#nameEnd);
+    return this.#name(this.#nameStart, this.#nameEnd);
   }
 
   /**
@@ -207,7 +227,7 @@ export class PromParser {
    * while the last TYPE line was histogram/summary. The strings do not
    * share memory with the scraped body.
    *
-   * @throws {ParseError} on duplicate label names or invalid UTF-16
+   * @throws {ParseError} on duplicate label names or invalid UTF-8 (lone surrogates)
    */
   labels(): Labels {
     const own = this.ownedSeries();
@@ -217,17 +237,23 @@ export class PromParser {
     const names = new Array<string>(k + 1);
     const values = new Array<string>(k + 1);
     names[0] = METRIC_NAME;
-    values[0] = own.slice(0, this.#nameEnd - base);
+    // Names as written, unless the line quotes some: then resolved ones.
+    const resolved = this.#quotedAt === base ? this.#resolvedNames(own) : null;
+    values[0] = resolved === null
+      ? own.slice(this.#nameStart - base, this.#nameEnd - base)
+      : resolved[0];
     const mtype = this.#mtype;
     for (let i = 0; i < k; i++) {
       const o = i << 2;
-      const name = own.slice(offs[o] - base, offs[o + 1] - base);
+      const name = resolved === null
+        ? own.slice(offs[o] - base, offs[o + 1] - base)
+        : resolved[i + 1];
       let v = own.slice(offs[o + 2] - base, offs[o + 3] - base);
       if (v.indexOf("\\") >= 0) v = unescapeLabelValue(v);
       if (!v.isWellFormed()) {
         throw this.#error(
           offs[o + 2],
-          `value of label "${name}" is not valid UTF-16 (lone surrogate)`,
+          `value of label "${name}" is not valid UTF-8 (lone surrogate)`,
         );
       }
       if (
@@ -256,7 +282,7 @@ export class PromParser {
       if (i > 0 && names[idx[i - 1]] === names[at]) {
         const dup = Math.max(at, idx[i - 1]);
         throw this.#error(
-          dup === 0 ? this.#start : offs[(dup - 1) << 2],
+          dup === 0 ? this.#nameStart : offs[(dup - 1) << 2],
           names[at] === METRIC_NAME
             ? `label "${METRIC_NAME}" duplicates the metric name`
             : `duplicate label name "${names[at]}"`,
@@ -295,24 +321,35 @@ export class PromParser {
 
   // ---------------------------------------------------------------- series
 
-  /** Parses a series line starting at `start` (a metric-name character). */
+  /**
+   * Parses a series line starting at `start`: a metric-name character, or
+   * the `{` of a label block that holds the quoted metric name.
+   */
   #seriesLine(start: number): void {
     const s = this.#s;
     const n = this.#n;
     this.#start = start;
-    let p = start + 1;
-    let c = p < n ? s.charCodeAt(p) : NL;
-    while (c < 128 && (CLASS[c] & M_CONT) !== 0) c = ++p < n ? s.charCodeAt(p) : NL;
-    this.#nameEnd = p;
-    while (c === SP || c === TAB) c = ++p < n ? s.charCodeAt(p) : NL;
-    if (c === LBRACE) {
-      p = this.#labelBlock(p + 1);
-      this.#seriesEnd = p;
+    let p: number;
+    let c: number;
+    if (s.charCodeAt(start) === LBRACE) {
+      p = this.#quotedNameSeries(start);
       c = p < n ? s.charCodeAt(p) : NL;
-      while (c === SP || c === TAB) c = ++p < n ? s.charCodeAt(p) : NL;
     } else {
-      this.#nLabels = 0;
-      this.#seriesEnd = this.#nameEnd;
+      this.#nameStart = start;
+      p = start + 1;
+      c = p < n ? s.charCodeAt(p) : NL;
+      while (c < 128 && (CLASS[c] & M_CONT) !== 0) c = ++p < n ? s.charCodeAt(p) : NL;
+      this.#nameEnd = p;
+      while (c === SP || c === TAB) c = ++p < n ? s.charCodeAt(p) : NL;
+      if (c === LBRACE) {
+        p = this.#labelBlock(p + 1);
+        this.#seriesEnd = p;
+        c = p < n ? s.charCodeAt(p) : NL;
+        while (c === SP || c === TAB) c = ++p < n ? s.charCodeAt(p) : NL;
+      } else {
+        this.#nLabels = 0;
+        this.#seriesEnd = this.#nameEnd;
+      }
     }
     if (c === NL || c === 0 || c === LBRACE) {
       throw this.#error(p, `expected a value after the metric, got ${this.#describe(p)}`);
@@ -351,7 +388,33 @@ export class PromParser {
     this.#pos = p + 1;
   }
 
-  /** Scans the label block after `{`; returns the index after `}`. */
+  /**
+   * Scans the series part of a line that starts with the label block at
+   * `start`, which must hold the quoted metric name; returns the index after
+   * the `}` and the blanks that follow.
+   */
+  #quotedNameSeries(start: number): number {
+    const s = this.#s;
+    const n = this.#n;
+    this.#nameStart = -1;
+    let p = this.#labelBlock(start + 1);
+    if (this.#nameStart < 0) {
+      throw this.#error(
+        start,
+        `no metric name: expected a name before '{' or a quoted one inside, as in {"my.metric"}`,
+      );
+    }
+    this.#seriesEnd = p;
+    let c = p < n ? s.charCodeAt(p) : NL;
+    while (c === SP || c === TAB) c = ++p < n ? s.charCodeAt(p) : NL;
+    return p;
+  }
+
+  /**
+   * Scans the label block after `{`; returns the index after `}`. A quoted
+   * item followed by `,` or `}` is the metric name (`#nameStart` is -1 when
+   * none was written before the block).
+   */
   #labelBlock(p: number): number {
     const s = this.#s;
     const n = this.#n;
@@ -361,13 +424,23 @@ export class PromParser {
       let c = p < n ? s.charCodeAt(p) : NL;
       while (c === SP || c === TAB) c = ++p < n ? s.charCodeAt(p) : NL;
       if (c === RBRACE) break;
-      if (c >= 128 || (CLASS[c] & L_START) === 0) {
-        if (c === QUOTE) throw this.#error(p, "quoted label names are not supported");
-        throw this.#error(p, `expected a label name or '}', got ${this.#describe(p)}`);
+      let ns = p;
+      let ne: number;
+      if (c < 128 && (CLASS[c] & L_START) !== 0) {
+        do c = ++p < n ? s.charCodeAt(p) : NL; while (c < 128 && (CLASS[c] & L_CONT) !== 0);
+        ne = p;
+      } else {
+        // A quoted label name, or the quoted metric name (kept out of line).
+        p = this.#quotedItem(p);
+        ne = this.#qEnd;
+        if (ne < 0) {
+          if (s.charCodeAt(p) === RBRACE) break;
+          p++;
+          continue;
+        }
+        ns = this.#qStart;
+        c = p < n ? s.charCodeAt(p) : NL;
       }
-      const ns = p;
-      do c = ++p < n ? s.charCodeAt(p) : NL; while (c < 128 && (CLASS[c] & L_CONT) !== 0);
-      const ne = p;
       while (c === SP || c === TAB) c = ++p < n ? s.charCodeAt(p) : NL;
       if (c !== 61 /* = */) {
         throw this.#error(
@@ -409,12 +482,129 @@ export class PromParser {
       c = ++p < n ? s.charCodeAt(p) : NL;
       while (c === SP || c === TAB) c = ++p < n ? s.charCodeAt(p) : NL;
       if (c === 44 /* , */) p++;
-      else if (c !== RBRACE && (c >= 128 || (CLASS[c] & L_START) === 0)) {
+      else if (c !== RBRACE && c !== QUOTE && (c >= 128 || (CLASS[c] & L_START) === 0)) {
         throw this.#error(p, `expected ',' or '}' after a label value, got ${this.#describe(p)}`);
       }
     }
     this.#nLabels = k;
     return p + 1;
+  }
+
+  /**
+   * Reads the label-block item at `p`, which is not a legacy label name: a
+   * quoted label name (its bounds go to `#qStart`/`#qEnd`) or the quoted
+   * metric name (set as the series' name; `#qEnd` is -1). Returns the index
+   * after the name and the blanks that follow it.
+   */
+  #quotedItem(p: number): number {
+    const s = this.#s;
+    const n = this.#n;
+    if (s.charCodeAt(p) !== QUOTE) {
+      throw this.#error(p, `expected a label name or '}', got ${this.#describe(p)}`);
+    }
+    this.#quotedAt = this.#start;
+    const ns = p + 1;
+    const ne = p = this.#scanQuoted(p, "name");
+    let c: number;
+    do c = ++p < n ? s.charCodeAt(p) : NL; while (c === SP || c === TAB);
+    if (c === 44 /* , */ || c === RBRACE) {
+      if (this.#nameStart >= 0) {
+        throw this.#error(
+          ns - 1,
+          `the metric name is already set; expected '=' after label name ${
+            JSON.stringify(s.slice(ns, ne))
+          }, got ${this.#describe(p)}`,
+        );
+      }
+      if (ne === ns) throw this.#error(ns - 1, "empty metric name");
+      this.#nameStart = ns;
+      this.#nameEnd = ne;
+      this.#qEnd = -1;
+      return p;
+    }
+    if (ne === ns) throw this.#error(ns - 1, "empty label name");
+    this.#qStart = ns;
+    this.#qEnd = ne;
+    return p;
+  }
+
+  /**
+   * Scans a quoted name whose opening quote is at `open`; returns the index
+   * of the closing quote. As Prometheus' lexer: raw newlines are part of the
+   * name, NUL is not, and a backslash escapes any character but a newline.
+   */
+  #scanQuoted(open: number, what: string): number {
+    const s = this.#s;
+    const n = this.#n;
+    let p = open + 1;
+    // Fast path: the next quote ends the name when no backslash and no NUL
+    // come before it (both positions are remembered across names).
+    const q = s.indexOf('"', p);
+    if (q >= 0) {
+      let bs = this.#nextBackslash;
+      if (bs < p) {
+        bs = s.indexOf("\\", p);
+        this.#nextBackslash = bs = bs < 0 ? n : bs;
+      }
+      let nul = this.#nextNul;
+      if (nul < p) {
+        nul = s.indexOf("\0", p);
+        this.#nextNul = nul = nul < 0 ? n : nul;
+      }
+      if (q < bs && q < nul) return q;
+    }
+    for (;;) {
+      if (p >= n) throw this.#error(open, `unterminated quoted ${what}`);
+      const c = s.charCodeAt(p);
+      if (c === QUOTE) return p;
+      if (c === 0) throw this.#error(p, `NUL in a quoted ${what}`);
+      if (c === BACKSLASH) {
+        const d = ++p < n ? s.charCodeAt(p) : NL;
+        if (d === NL || d === 0) {
+          throw this.#error(p, `backslash before ${this.#describe(p)} in a quoted ${what}`);
+        }
+      }
+      p++;
+    }
+  }
+
+  /** The name written at `s[a:b]`: a quoted one (followed by `"`) with its escapes resolved. */
+  #name(a: number, b: number): string {
+    const m = this.#s.slice(a, b);
+    return this.#s.charCodeAt(b) === QUOTE && m.indexOf("\\") >= 0 ? unescapeLabelValue(m) : m;
+  }
+
+  /**
+   * The names of the current series line — the metric name, then the label
+   * names — with the escapes of quoted ones resolved, cut from `own` (the
+   * owned copy of the series text).
+   *
+   * @throws {ParseError} when a quoted name is not well-formed
+   */
+  #resolvedNames(own: string): string[] {
+    const s = this.#s;
+    const base = this.#start;
+    const offs = this.#offs;
+    const k = this.#nLabels;
+    const out = new Array<string>(k + 1);
+    for (let i = -1; i < k; i++) {
+      const a = i < 0 ? this.#nameStart : offs[i << 2];
+      const b = i < 0 ? this.#nameEnd : offs[(i << 2) + 1];
+      const raw = own.slice(a - base, b - base);
+      out[i + 1] = s.charCodeAt(b) === QUOTE
+        ? this.#quotedName(raw, a, i < 0 ? "metric name" : "label name")
+        : raw;
+    }
+    return out;
+  }
+
+  /** Resolves the escapes of quoted name `raw` (written at `at`); throws when it is not well-formed. */
+  #quotedName(raw: string, at: number, what: string): string {
+    const v = raw.indexOf("\\") >= 0 ? unescapeLabelValue(raw) : raw;
+    if (!v.isWellFormed()) {
+      throw this.#error(at, `${what} ${JSON.stringify(v)} is not valid UTF-8 (lone surrogate)`);
+    }
+    return v;
   }
 
   /** Scans a label value with escapes from `p`; returns the index of its closing quote. */
@@ -609,45 +799,55 @@ export class PromParser {
     const kw = isHelp ? "HELP" : "TYPE";
     p += 4;
     do c = ++p < n ? s.charCodeAt(p) : NL; while (c === SP || c === TAB);
-    if (c >= 128 || (CLASS[c] & M_START) === 0) {
-      if (c === QUOTE) throw this.#error(p, `quoted metric names are not supported (after ${kw})`);
+    let ns = p;
+    let ne: number;
+    let family: string;
+    if (c < 128 && (CLASS[c] & M_START) !== 0) {
+      do c = ++p < n ? s.charCodeAt(p) : NL; while (c < 128 && (CLASS[c] & M_CONT) !== 0);
+      ne = p;
+      family = detach(s.slice(ns, ne));
+    } else if (c === QUOTE) {
+      ns = p + 1;
+      ne = p = this.#scanQuoted(p, "metric name");
+      c = ++p < n ? s.charCodeAt(p) : NL;
+      if (ne === ns) throw this.#error(ns - 1, `empty metric name after ${kw}`);
+      family = detach(this.#quotedName(s.slice(ns, ne), ns, "metric name"));
+    } else {
       throw this.#error(p, `expected a metric name after ${kw}, got ${this.#describe(p)}`);
     }
-    const ns = p;
-    do c = ++p < n ? s.charCodeAt(p) : NL; while (c < 128 && (CLASS[c] & M_CONT) !== 0);
-    const ne = p;
-    let le = s.indexOf("\n", ne);
+    // `p` is the end of the name token (after the closing quote when quoted).
+    let le = s.indexOf("\n", p);
     if (le < 0) le = n;
     // The text is the rest of the line minus its first character, which is
     // normally the blank after the name; a rest of only blanks is empty.
     let text = "";
-    if (ne < le) {
+    if (p < le) {
       if (c === 0) {
-        throw this.#error(ne, `expected the end of the line after the ${kw} metric name`);
+        throw this.#error(p, `expected the end of the line after the ${kw} metric name`);
       }
       let blank = true;
-      for (let i = ne; i < le; i++) {
+      for (let i = p; i < le; i++) {
         const d = s.charCodeAt(i);
         if (d !== SP && d !== TAB && d !== 0) {
           blank = false;
           break;
         }
       }
-      if (!blank) text = s.slice(ne + 1, le);
+      if (!blank) text = s.slice(p + 1, le);
     }
-    this.#family = detach(s.slice(ns, ne));
+    this.#family = family;
     this.#pos = le + 1;
     if (isType) {
       const t = metricType(text);
       if (t === undefined) {
-        throw this.#error(Math.min(ne + 1, le), `invalid metric type ${JSON.stringify(text)}`);
+        throw this.#error(Math.min(p + 1, le), `invalid metric type ${JSON.stringify(text)}`);
       }
       this.#mtype = t;
       return "type";
     }
     text = text.indexOf("\\") >= 0 ? unescapeHelp(text) : detach(text);
     if (!text.isWellFormed()) {
-      throw this.#error(Math.min(ne + 1, le), "HELP text is not valid UTF-16 (lone surrogate)");
+      throw this.#error(Math.min(p + 1, le), "HELP text is not valid UTF-8 (lone surrogate)");
     }
     this.#help = text;
     return "help";

@@ -328,10 +328,6 @@ Deno.test("PromParser reads HELP and TYPE lines", async (t) => {
     () => fails("ok 1\n# TYPE 9foo counter\n", "expected a metric name after TYPE", 2, 8),
   );
   await t.step(
-    "quoted name",
-    () => fails('# HELP "foo.bar" x\n', "quoted metric names are not supported"),
-  );
-  await t.step(
     "NUL right after the name",
     () => fails("# HELP foo\0bar\n", "expected the end of the line"),
   );
@@ -568,9 +564,7 @@ Deno.test("PromParser reads timestamps as int64 milliseconds", async (t) => {
 Deno.test("PromParser rejects malformed lines with line and column", async (t) => {
   const bad: [string, string, string, number, number][] = [
     ["metric starting with a digit", "1foo 1", "expected a metric name or '#'", 1, 1],
-    ["label block without a name", '{a="b"} 1', "expected a metric name before '{'", 1, 1],
-    ["quoted metric name", '{"foo.bar"} 1', "quoted metric names are not supported", 1, 1],
-    ["quoted label name", 'foo{"a.b"="c"} 1', "quoted label names are not supported", 1, 5],
+    ["label block without a name", '{a="b"} 1', "no metric name", 1, 1],
     ["leading blank before a metric", "  foo 1", "unexpected blank before the metric name", 1, 1],
     ["dot in the name", "foo.bar 1", 'value ".bar" is not a number', 1, 4],
     ["label name with a dash", 'foo{a-b="c"} 1', "expected '=' after label name \"a\"", 1, 6],
@@ -658,17 +652,296 @@ Deno.test("PromParser handles blank lines, comments and NUL like Prometheus", as
   });
 });
 
+// ------------------------------------------------------------ UTF-8 names
+
+/** Parses `text` and returns its one series: raw text, labels, metric name and value. */
+function oneSeries(text: string): { series: string; labels: Labels; name: string; value: number } {
+  const p = new PromParser(text);
+  let k = p.next();
+  while (k !== null && k !== "series") k = p.next();
+  assert.equal(k, "series", `no series in ${JSON.stringify(text)}`);
+  const got = { series: p.series(), labels: p.labels(), name: p.metricName(), value: p.value() };
+  assert.equal(p.ownedSeries(), got.series);
+  assert.equal(p.next(), null, `more than one series in ${JSON.stringify(text)}`);
+  return got;
+}
+
+Deno.test("PromParser reads quoted UTF-8 names as Prometheus 3 does", async (t) => {
+  // [name, text, the series text, labels]; the value is always 1.
+  const ok: [string, string, string, Record<string, string>][] = [
+    ["quoted metric name", '{"my.metric"} 1', '{"my.metric"}', { __name__: "my.metric" }],
+    [
+      "metric name and a quoted label name",
+      '{"my.metric", "label.name"="v"} 1',
+      '{"my.metric", "label.name"="v"}',
+      { __name__: "my.metric", "label.name": "v" },
+    ],
+    [
+      "no blanks, trailing comma",
+      '{"my.metric","label.name"="v",} 1',
+      '{"my.metric","label.name"="v",}',
+      { __name__: "my.metric", "label.name": "v" },
+    ],
+    ["name then trailing comma", '{"a.b",} 1', '{"a.b",}', { __name__: "a.b" }],
+    [
+      "blanks everywhere",
+      '{ "my.metric" ,\t"l.n" = "v" , } \t1',
+      '{ "my.metric" ,\t"l.n" = "v" , }',
+      { __name__: "my.metric", "l.n": "v" },
+    ],
+    [
+      "name among the labels",
+      '{a="1", "my.metric", b="2"} 1',
+      '{a="1", "my.metric", b="2"}',
+      { __name__: "my.metric", a: "1", b: "2" },
+    ],
+    [
+      "name last",
+      '{a="1","my.metric"} 1',
+      '{a="1","my.metric"}',
+      { __name__: "my.metric", a: "1" },
+    ],
+    [
+      "name after a label without a comma",
+      '{a="1" "my.metric"} 1',
+      '{a="1" "my.metric"}',
+      { __name__: "my.metric", a: "1" },
+    ],
+    [
+      "quoted label name on a legacy metric name",
+      'foo{"label.name"="v", b="2"} 1',
+      'foo{"label.name"="v", b="2"}',
+      { __name__: "foo", "label.name": "v", b: "2" },
+    ],
+    [
+      "legacy names may be quoted too",
+      '{"foo", "bar"="v"} 1',
+      '{"foo", "bar"="v"}',
+      { __name__: "foo", bar: "v" },
+    ],
+    [
+      "quoted label names without commas",
+      'foo{"a.b"="1""c.d"="2"} 1',
+      'foo{"a.b"="1""c.d"="2"}',
+      { __name__: "foo", "a.b": "1", "c.d": "2" },
+    ],
+    [
+      "non-ASCII and astral characters",
+      '{"温度.°C", "ключ"="значение", "🌍"="🚀"} 1',
+      '{"温度.°C", "ключ"="значение", "🌍"="🚀"}',
+      { __name__: "温度.°C", "ключ": "значение", "🌍": "🚀" },
+    ],
+    [
+      "syntax characters inside quotes",
+      '{"a{b}=c,d # e", "x=\\"y\\"}"="{}"} 1',
+      '{"a{b}=c,d # e", "x=\\"y\\"}"="{}"}',
+      { __name__: "a{b}=c,d # e", 'x="y"}': "{}" },
+    ],
+    [
+      "escapes resolved like label values, unknown ones kept",
+      '{"a\\"b\\\\c\\nd\\te"} 1',
+      '{"a\\"b\\\\c\\nd\\te"}',
+      { __name__: 'a"b\\c\nd\\te' },
+    ],
+    [
+      "\\\\n is a backslash and n",
+      '{"x", "a\\\\nb"="v"} 1',
+      '{"x", "a\\\\nb"="v"}',
+      { __name__: "x", "a\\nb": "v" },
+    ],
+    [
+      "raw newline inside a quoted name",
+      '{"a\nb", "c\nd"="v"} 1',
+      '{"a\nb", "c\nd"="v"}',
+      { __name__: "a\nb", "c\nd": "v" },
+    ],
+    ["blanks before the brace", ' \t{"a.b"} 1', '{"a.b"}', { __name__: "a.b" }],
+    ["no blank before the value", '{"a.b"}1', '{"a.b"}', { __name__: "a.b" }],
+    ["blank inside the name", '{"a b"} 1', '{"a b"}', { __name__: "a b" }],
+    [
+      "empty value dropped",
+      '{"a.b", "c.d"=""} 1',
+      '{"a.b", "c.d"=""}',
+      { __name__: "a.b" },
+    ],
+  ];
+  for (const [name, text, series, labels] of ok) {
+    await t.step(name, () => {
+      const got = oneSeries(text);
+      assert.equal(got.series, series, "series");
+      const want = Labels.fromObject(labels);
+      assert.ok(got.labels.equals(want), `${got.labels} != ${want}`);
+      assert.equal(got.name, labels.__name__, "metricName()");
+      assert.equal(got.value, 1);
+    });
+  }
+  await t.step(
+    "timestamp, and the line after a multi-line name",
+    () =>
+      check('{"a\nb"} 1 42\n{"c"} 2\n', [
+        ['{"a\nb"}', '{__name__="a\\nb"}', 1, 42],
+        ['{"c"}', '{__name__="c"}', 2],
+      ]),
+  );
+  await t.step("HELP and TYPE with quoted names", () =>
+    check(
+      [
+        '# HELP "my.metric" Help for the metric.',
+        '#\tTYPE\t"my.metric"\tcounter',
+        '# HELP "a\\"b\\\\c" x',
+        '# TYPE "温度" gauge',
+        '# HELP "no.text"',
+        '# HELP "glued"text',
+        '# HELP "multi\nline" t',
+      ].join("\n"),
+      [
+        ["help", "my.metric", "Help for the metric."],
+        ["type", "my.metric", "counter"],
+        ["help", 'a"b\\c', "x"],
+        ["type", "温度", "gauge"],
+        ["help", "no.text", ""],
+        ["help", "glued", "ext"],
+        ["help", "multi\nline", "t"],
+      ],
+    ));
+  await t.step("le and quantile are normalised with quoted names", () =>
+    check(
+      '# TYPE "s.x" summary\n{"s.x", quantile="1"} 1\n# TYPE h histogram\nh_bucket{"le"="1e6"} 2\n',
+      [
+        ["type", "s.x", "summary"],
+        ['{"s.x", quantile="1"}', '{__name__="s.x", quantile="1.0"}', 1],
+        ["type", "h", "histogram"],
+        ['h_bucket{"le"="1e6"}', '{__name__="h_bucket", le="1e+06"}', 2],
+      ],
+    ));
+  await t.step("the same series written quoted and unquoted has the same labels", () => {
+    const a = oneSeries('foo{bar="1"} 1').labels;
+    const b = oneSeries('{"foo", "bar"="1"} 1').labels;
+    const c = oneSeries('{bar="1","foo"} 1').labels;
+    assert.ok(a.equals(b) && a.equals(c));
+  });
+  await t.step(
+    "backslashes and NULs elsewhere in the body do not confuse the quoted-name search",
+    () => {
+      check('a{x="p\\\\q"} 1\n{"b\\"c", "d"="\0"} 2\n{"e"} 3\n', [
+        ['a{x="p\\\\q"}', '{__name__="a", x="p\\\\q"}', 1],
+        ['{"b\\"c", "d"="\0"}', '{__name__="b\\"c", d="\0"}', 2],
+        ['{"e"}', '{__name__="e"}', 3],
+      ]);
+      fails('{"a"} 1\nx{b="\0"} 2\n{"c\0"} 3\n', "NUL in a quoted name", 3, 4);
+      fails('{"a"} 1\nx{b="\\\\"} 2\n{"c\\\n"} 3\n', "backslash before the end of the line", 3, 5);
+    },
+  );
+  await t.step("lone surrogates in names fail at labels(), like in values", () => {
+    for (const text of ['{"a\ud800"} 1', '{"a", "b\udc00"="v"} 1']) {
+      const p = new PromParser(text);
+      assert.equal(p.next(), "series");
+      assert.throws(
+        () => p.labels(),
+        (e) => e instanceof ParseError && /lone surrogate/.test(e.message),
+      );
+    }
+    fails('# TYPE "a\ud800" gauge\n', "lone surrogate");
+  });
+});
+
+Deno.test("PromParser rejects malformed quoted names like Prometheus", async (t) => {
+  const bad: [string, string, string, number, number][] = [
+    ["empty braces", "{} 1", "no metric name", 1, 1],
+    ["labels only", '{a="b"} 1', "no metric name", 1, 1],
+    ["quoted label names only", '{"a.b"="c"} 1', "no metric name", 1, 1],
+    ["metric name before and inside", 'foo{"bar"} 1', "metric name is already set", 1, 5],
+    ["two quoted metric names", '{"a", "b"} 1', "metric name is already set", 1, 7],
+    ["two names, the second last", '{"a", x="1", "b",} 1', "metric name is already set", 1, 14],
+    ["empty metric name", '{""} 1', "empty metric name", 1, 2],
+    ["empty label name", '{"a", ""="v"} 1', "empty label name", 1, 7],
+    ["empty name after HELP", '# HELP "" x\n', "empty metric name after HELP", 1, 8],
+    ["empty name after TYPE", '# TYPE "" gauge\n', "empty metric name after TYPE", 1, 8],
+    ["unterminated name", '{"a} 1', "unterminated quoted name", 1, 2],
+    ["unterminated name after HELP", '# HELP "a x', "unterminated quoted metric name", 1, 8],
+    ["backslash before a newline", '{"a\\\nb"} 1', "backslash before the end of the line", 1, 5],
+    ["backslash at the end of the input", '{"a\\', "backslash before the end of the input", 1, 5],
+    ["NUL in a name", '{"a\0b"} 1', "NUL in a quoted name", 1, 4],
+    ["NUL after a backslash", '{"a\\\0"} 1', "backslash before", 1, 5],
+    ["NUL in a HELP name", '# HELP "a\0" x', "NUL in a quoted metric name", 1, 10],
+    [
+      "quoted name without = nor comma",
+      '{"a" "b"="c"} 1',
+      "expected '=' after label name \"a\"",
+      1,
+      6,
+    ],
+    ["quoted label name without =", 'foo{"a" 1', "expected '=' after label name \"a\"", 1, 9],
+    ["single quotes", "{'a'} 1", "expected a label name or '}'", 1, 2],
+    ["leading comma", '{,"a"} 1', "expected a label name or '}'", 1, 2],
+    ["double comma", '{"a",,} 1', "expected a label name or '}'", 1, 6],
+    ["second label block", '{"a"}{b="c"} 1', "expected a value after the metric", 1, 6],
+    ["missing value", '{"a"}\n', "expected a value after the metric", 1, 6],
+    ["quoted name glued to the label block", '"a"{b="c"} 1', "expected a metric name or '#'", 1, 1],
+    [
+      "__name__ label with a quoted name",
+      '{"a", __name__="b"} 1',
+      "duplicates the metric name",
+      1,
+      7,
+    ],
+    ['quoted "__name__" label', '{"a", "__name__"="b"} 1', "duplicates the metric name", 1, 8],
+    ["same label quoted and not", 'foo{"x"="1", x="2"} 1', 'duplicate label name "x"', 1, 14],
+    [
+      "same label after unescaping",
+      'foo{"a\\"b"="1", "a\\"b"="2"} 1',
+      "duplicate label name",
+      1,
+      18,
+    ],
+  ];
+  for (const [name, text, includes, line, column] of bad) {
+    await t.step(name, () => fails(text, includes, line, column));
+  }
+});
+
 // ------------------------------------------------------------ property tests
 
 const NAME_START = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_";
-const metricName = fc.tuple(
-  fc.constantFrom(...(NAME_START + ":")),
-  fc.string({ unit: fc.constantFrom(...(NAME_START + ":0123456789")), maxLength: 20 }),
-).map(([a, b]) => a + b);
-const labelName = fc.tuple(
-  fc.constantFrom(...NAME_START),
-  fc.string({ unit: fc.constantFrom(...(NAME_START + "0123456789")), maxLength: 12 }),
-).map(([a, b]) => a + b).filter((n) => n !== "__name__");
+const LEGACY_METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LEGACY_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/**
+ * Names only the quoted syntax can carry: any non-empty well-formed string
+ * without NUL (which a quoted name may not hold), syntax characters and
+ * escapes included.
+ */
+const utf8Name = fc.oneof(
+  fc.string({ unit: "binary", minLength: 1, maxLength: 12 }),
+  fc.string({
+    unit: fc.constantFrom(
+      ...[".", "-", " ", "\t", "{", "}", ",", "=", '"', "\\", "\n", "n", "#", "a", "_", ":", "0"],
+      ...["é", "°", "温", "ключ", "🌍", "\u2028", "\ufeff"],
+    ),
+    minLength: 1,
+    maxLength: 10,
+  }),
+  fc.string({ unit: "grapheme", minLength: 1, maxLength: 6 }),
+).filter((n) => !n.includes("\0") && n.isWellFormed());
+const metricName = fc.oneof(
+  {
+    weight: 2,
+    arbitrary: fc.tuple(
+      fc.constantFrom(...(NAME_START + ":")),
+      fc.string({ unit: fc.constantFrom(...(NAME_START + ":0123456789")), maxLength: 20 }),
+    ).map(([a, b]) => a + b),
+  },
+  { weight: 1, arbitrary: utf8Name },
+);
+const labelName = fc.oneof(
+  {
+    weight: 2,
+    arbitrary: fc.tuple(
+      fc.constantFrom(...NAME_START),
+      fc.string({ unit: fc.constantFrom(...(NAME_START + "0123456789")), maxLength: 12 }),
+    ).map(([a, b]) => a + b),
+  },
+  { weight: 1, arbitrary: utf8Name },
+).filter((n) => n !== "__name__");
 const labelValue = fc.oneof(
   fc.string({ maxLength: 20 }),
   fc.string({
@@ -685,6 +958,17 @@ const sampleValue = fc.oneof(
 
 function escapeValue(v: string): string {
   return v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+}
+
+/** A name in quotes; newlines are escaped, or kept raw when `raw` (Prometheus accepts both). */
+function quoteName(n: string, raw = false): string {
+  const e = n.replaceAll("\\", "\\\\").replaceAll('"', '\\"');
+  return '"' + (raw ? e : e.replaceAll("\n", "\\n")) + '"';
+}
+
+/** A metric name as HELP and TYPE lines write it: quoted when it is not a legacy name. */
+function metaName(n: string): string {
+  return LEGACY_METRIC_NAME.test(n) ? n : quoteName(n);
 }
 
 /** Spellings of a value as exporters write them. */
@@ -706,6 +990,8 @@ interface GenSeries {
   style: number;
   sep: string;
   trailingComma: boolean;
+  /** Quoting: whether legacy names are quoted too, where the quoted metric name goes, raw newlines. */
+  quote: number;
 }
 
 const series: fc.Arbitrary<GenSeries> = fc.record({
@@ -716,14 +1002,31 @@ const series: fc.Arbitrary<GenSeries> = fc.record({
   style: fc.nat(),
   sep: fc.constantFrom(" ", "\t", "  ", " \t"),
   trailingComma: fc.boolean(),
+  quote: fc.nat(),
 });
 
+/**
+ * Writes a series line: legacy names as they are (or quoted, by `quote`),
+ * other names quoted, the metric name then inside the braces at a position
+ * chosen by `quote`.
+ */
 function renderSeries(s: GenSeries): string {
-  let line = s.name;
-  if (s.labels.length > 0 || s.trailingComma) {
-    line += "{" + s.labels.map(([n, v]) => `${n}="${escapeValue(v)}"`).join(",");
-    if (s.trailingComma && s.labels.length > 0) line += ",";
-    line += "}";
+  const quoteAll = s.quote % 4 === 0;
+  const raw = s.quote % 5 === 0;
+  const items = s.labels.map(([n, v]) =>
+    `${quoteAll || !LEGACY_LABEL_NAME.test(n) ? quoteName(n, raw) : n}="${escapeValue(v)}"`
+  );
+  let line: string;
+  if (!quoteAll && LEGACY_METRIC_NAME.test(s.name)) {
+    line = s.name;
+    if (items.length > 0 || s.trailingComma) {
+      line += "{" + items.join(",");
+      if (s.trailingComma && items.length > 0) line += ",";
+      line += "}";
+    }
+  } else {
+    items.splice(s.quote % (items.length + 1), 0, quoteName(s.name, raw));
+    line = "{" + items.join(s.quote % 3 === 0 ? ", " : ",") + (s.trailingComma ? "," : "") + "}";
   }
   line += s.sep + renderValue(s.value, s.style);
   if (s.ts !== null) line += s.sep + s.ts;
@@ -736,7 +1039,7 @@ const document = fc.array(
     {
       weight: 1,
       arbitrary: fc.tuple(metricName, fc.string({ maxLength: 20 })).map(([n, h]) =>
-        `# HELP ${n} ${h.replaceAll("\n", "\\n")}`
+        `# HELP ${metaName(n)} ${h.replaceAll("\n", "\\n")}`
       ),
     },
     {
@@ -745,7 +1048,7 @@ const document = fc.array(
         metricName,
         fc.constantFrom("counter", "gauge", "histogram", "summary", "untyped"),
       ).map(
-        ([n, t]) => `# TYPE ${n} ${t}`,
+        ([n, t]) => `# TYPE ${metaName(n)} ${t}`,
       ),
     },
     { weight: 1, arbitrary: fc.constantFrom("", "# a comment", "#", "  ", "#no space") },
@@ -753,7 +1056,7 @@ const document = fc.array(
   { maxLength: 12 },
 ).map((lines) => lines.join("\n"));
 
-Deno.test("PromParser round-trips generated series", () => {
+Deno.test("PromParser round-trips generated series, UTF-8 names included", () => {
   fc.assert(
     fc.property(
       fc.array(series, { minLength: 1, maxLength: 10 }),
@@ -767,7 +1070,8 @@ Deno.test("PromParser round-trips generated series", () => {
           assert.ok(p.labels().equals(want), `${p.labels()} != ${want}`);
           assert.ok(Object.is(p.value(), s.value), `value ${p.value()} != ${s.value}`);
           assert.equal(p.timestamp(), s.ts);
-          assert.ok(p.series().startsWith(s.name));
+          assert.equal(p.metricName(), s.name);
+          assert.ok(p.series().startsWith(p.series()[0] === "{" ? "{" : s.name));
         }
         assert.equal(p.next(), null);
       },
@@ -851,6 +1155,11 @@ Deno.test("PromParser only ever throws ParseError on mutated input, and terminat
     "\ud800",
     "é",
     "🌍",
+    '{"',
+    '"}',
+    '"a.b"',
+    '"é"=',
+    '# HELP "',
   );
   const mutation = fc.tuple(fc.nat(), fc.constantFrom("insert", "delete", "replace"), garbage);
   fc.assert(

@@ -11,6 +11,7 @@
  */
 
 import { formatDuration } from "../../model/duration.ts";
+import { renderNav } from "./pages.ts";
 import type { AgentStatusProvider, EndpointStatus, TargetStatus } from "../status.ts";
 
 /** Options for {@link renderHome}. */
@@ -63,7 +64,9 @@ const STYLE = `
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
 header{display:flex;flex-wrap:wrap;align-items:baseline;gap:.4em 1.5em;padding:.8em 1.2em;border-bottom:1px solid var(--line);background:var(--head)}
 header h1{margin:0;font-size:1.3em}
-header nav{margin-left:auto;display:flex;gap:1em}
+header nav{margin-left:auto;display:flex;flex-wrap:wrap;gap:.2em .9em}
+header nav a{text-decoration:none}
+header nav a.active{font-weight:600}
 main{padding:.5em 1.2em 2em}
 h2{font-size:1.15em;margin:1.2em 0 .4em}
 .muted{color:var(--muted)}
@@ -208,11 +211,14 @@ export function renderHome(status: AgentStatusProvider, opts: HomeOptions): stri
     `<!doctype html><html lang="en"><head><meta charset="utf-8">`,
     `<meta name="viewport" content="width=device-width,initial-scale=1">`,
     refresh > 0 ? `<meta http-equiv="refresh" content="${Math.floor(refresh)}">` : "",
-    `<title>ferry</title><style>${STYLE}</style></head><body>`,
+    `<title>ferry</title><link rel="icon" href="data:,"><style>${STYLE}</style></head><body>`,
     `<header><h1>ferry</h1><span>version <b id="version">${escapeHtml(status.version)}</b></span>`,
     `<span>up <b id="uptime">${escapeHtml(formatUptime(now - status.startTime))}</b></span>`,
     ready ? `<span class="ready">ready</span>` : `<span class="not-ready">not ready</span>`,
-    `<nav><a href="./metrics">/metrics</a><a href="./api/v1/targets">/api/v1/targets</a></nav>`,
+    renderNav("/").replace(
+      "</nav>",
+      `<a href="./metrics">/metrics</a><a href="./api/v1/targets">/api/v1/targets</a></nav>`,
+    ),
     `</header><main>`,
   ];
   pushTargets(out, status, now);

@@ -4,12 +4,17 @@
  * UTF-8 names in Prometheus text 1.0.0 and in OpenMetrics 1.0.0, and the
  * ScrapeLoop, with real fetch, stores the series under the exact names —
  * on the first scrape and on a steady one served from the scrape cache.
+ * Invalid UTF-8 fails the scrape where Prometheus' does (names, label
+ * values, HELP) and passes in comments: `decodeBody` keeps invalid bytes
+ * visible as lone surrogates.
  */
 
+import fc from "fast-check";
 import { Labels } from "../model/labels.ts";
 import { compileRules } from "../relabel/relabel.ts";
 import { assert, assertEquals } from "../testing/assert.ts";
 import { realClock } from "../util/clock.ts";
+import { decodeBody } from "./http.ts";
 import { ScrapeLoop } from "./loop.ts";
 import { RecordingDb, scrapeConfig } from "./testutil.ts";
 
@@ -21,7 +26,7 @@ const key = (labels: Record<string, string>) =>
  * Serves `bodies` in turn (the last one repeating) with `contentType`,
  * scrapes twice, and returns what the target saw and the storage got.
  */
-async function scrapeTwice(contentType: string, bodies: string[]) {
+async function scrapeTwice(contentType: string, bodies: (string | Uint8Array<ArrayBuffer>)[]) {
   const accepts: string[] = [];
   let i = 0;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
@@ -144,4 +149,87 @@ Deno.test("UTF-8 names: a malformed quoted name fails the scrape with the parse 
   ]);
   assertEquals(r.scrapes[0].get(key({ __name__: "up" })), 0);
   assert(r.errors[0].includes("empty label name"), r.errors[0]);
+});
+
+/** Bytes of `parts`: strings as UTF-8, numbers as raw bytes. */
+const bytes = (...parts: (string | number)[]) =>
+  new Uint8Array(
+    parts.flatMap((p) => typeof p === "number" ? [p] : [...new TextEncoder().encode(p)]),
+  );
+
+Deno.test("decodeBody: invalid UTF-8 bytes become lone surrogates, losslessly", async (t) => {
+  /** Encodes back: U+DC80–U+DCFF to the byte it stands for, the rest as UTF-8. */
+  const encodeBack = (s: string) => {
+    const out: number[] = [];
+    for (const ch of s) {
+      const c = ch.charCodeAt(0);
+      if (ch.length === 1 && c >= 0xdc80 && c <= 0xdcff) out.push(c - 0xdc00);
+      else out.push(...new TextEncoder().encode(ch));
+    }
+    return new Uint8Array(out);
+  };
+  const valid = (b: Uint8Array) => {
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(b);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const table: [string, Uint8Array, string][] = [
+    ["valid text is decoded as is", bytes("a 温度 🌍"), "a 温度 🌍"],
+    ["a stray continuation byte", bytes("a", 0x80, "b"), "a\udc80b"],
+    ["0xff", bytes(0xff), "\udcff"],
+    ["an overlong encoding", bytes(0xc0, 0xaf), "\udcc0\udcaf"],
+    ["an encoded surrogate", bytes(0xed, 0xa0, 0x80), "\udced\udca0\udc80"],
+    ["beyond U+10FFFF", bytes(0xf4, 0x90, 0x80, 0x80), "\udcf4\udc90\udc80\udc80"],
+    ["a truncated sequence at the end", bytes("x", 0xe6, 0xb8), "x\udce6\udcb8"],
+    ["a truncated sequence before ASCII", bytes(0xf0, 0x9f, "a"), "\udcf0\udc9fa"],
+    ["the byte order mark is kept", bytes(0xef, 0xbb, 0xbf, "a"), "\ufeffa"],
+  ];
+  for (const [name, input, want] of table) {
+    await t.step(name, () => assertEquals(decodeBody(input), want));
+  }
+  await t.step("random bytes: lossless, and well-formed exactly when valid UTF-8", () => {
+    const chunks = fc.oneof(
+      fc.uint8Array({ maxLength: 8 }),
+      fc.string({ unit: "binary", maxLength: 6 }).map((s) => new TextEncoder().encode(s)),
+    );
+    fc.assert(
+      fc.property(fc.array(chunks, { maxLength: 8 }), (parts) => {
+        const b = new Uint8Array(parts.flatMap((p) => [...p]));
+        const s = decodeBody(b);
+        assertEquals(encodeBack(s), b);
+        assertEquals(s.isWellFormed(), valid(b));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+Deno.test("UTF-8 names: invalid UTF-8 fails the scrape where Prometheus' does, not in comments", async (t) => {
+  const cases: [string, string, Uint8Array<ArrayBuffer>, string][] = [
+    ["in a quoted metric name", "text", bytes('{"my', 0xff, '.metric"} 1\n'), "metric name"],
+    ["in a quoted label name", "text", bytes('{"a", "b', 0xc0, 0xaf, '"="v"} 1\n'), "label name"],
+    ["in a label value", "text", bytes('a{b="', 0xed, 0xa0, 0x80, '"} 1\n'), 'label "b"'],
+    ["in HELP text", "text", bytes("# HELP a x", 0x80, "\na 1\n"), "HELP text"],
+    ["in a HELP name", "text", bytes('# HELP "a', 0xfe, '" x\na 1\n'), "metric name"],
+    ["in an OpenMetrics name", "om", bytes('{"a', 0xff, '"} 1\n# EOF\n'), "metric name"],
+    ["in a comment (fine)", "text", bytes("# caf", 0xe9, "\na 1\n"), ""],
+  ];
+  const types: Record<string, string> = {
+    text: "text/plain; version=1.0.0; escaping=allow-utf-8",
+    om: "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8",
+  };
+  for (const [name, format, body, error] of cases) {
+    await t.step(name, async () => {
+      const r = await scrapeTwice(types[format], [body]);
+      assertEquals(r.scrapes[0].get(key({ __name__: "up" })), error === "" ? 1 : 0, r.errors[0]);
+      if (error === "") assertEquals(r.scrapes[0].get(key({ __name__: "a" })), 1);
+      else {
+        assert(r.errors[0].includes(error), r.errors[0]);
+        assert(r.errors[0].includes("not valid UTF-8"), r.errors[0]);
+      }
+    });
+  }
 });

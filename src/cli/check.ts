@@ -14,7 +14,7 @@ import { compileRules, relabelSteps } from "../relabel/relabel.ts";
 import { populateLabels } from "../scrape/target.ts";
 import { checkConfigMain } from "./check_config.ts";
 import { checkTargetsMain } from "./check_targets.ts";
-import { type FlagSpec, parseFlags, print, printErr, usage, UsageError } from "./flags.ts";
+import { type FlagSpec, parseCommand, print, printErr, usage } from "./flags.ts";
 
 const SUBCOMMANDS = `usage: main.ts check <subcommand> [args]
 
@@ -77,19 +77,9 @@ interface StepOut {
 
 /** `check relabel`; returns the exit code (0 ok, 1 config or input error, 2 usage). */
 export async function checkRelabelMain(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseFlags(args, RELABEL_FLAGS);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    printErr(`error: ${e.message}\n\n${RELABEL_HELP}`);
-    return 2;
-  }
+  const parsed = parseCommand(args, RELABEL_FLAGS, RELABEL_HELP);
+  if (typeof parsed === "number") return parsed;
   const { flags, rest } = parsed;
-  if (flags.help) {
-    print(RELABEL_HELP);
-    return 0;
-  }
   if (rest.length !== 2 || flags.job === "") {
     printErr(`error: give a config file, --job and a label set\n\n${RELABEL_HELP}`);
     return 2;

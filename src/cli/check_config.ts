@@ -13,7 +13,7 @@ import { extname, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, type ConfigIssue, formatIssue } from "../config/errors.ts";
 import { loadConfig } from "../config/load.ts";
-import { type FlagSpec, parseFlags, print, printErr, usage, UsageError } from "./flags.ts";
+import { type FlagSpec, parseCommand, print, printErr, usage } from "./flags.ts";
 
 const FLAGS = {
   json: { help: "Print the result as JSON (one array entry per file).", default: false },
@@ -165,19 +165,9 @@ export function formatCheckIssue(i: CheckIssue): string {
 
 /** `check config`; returns the exit code. */
 export async function checkConfigMain(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseFlags(args, FLAGS);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    printErr(`error: ${e.message}\n\n${HELP}`);
-    return 2;
-  }
+  const parsed = parseCommand(args, FLAGS, HELP);
+  if (typeof parsed === "number") return parsed;
   const { flags, rest } = parsed;
-  if (flags.help) {
-    print(HELP);
-    return 0;
-  }
   if (rest.length === 0) {
     printErr(`error: give at least one config file\n\n${HELP}`);
     return 2;

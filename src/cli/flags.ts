@@ -98,3 +98,28 @@ function writeAll(w: { writeSync(b: Uint8Array): number }, text: string): void {
   let off = 0;
   while (off < buf.length) off += w.writeSync(buf.subarray(off));
 }
+
+/**
+ * Parses a command's flags the way every ferry command does: a usage error
+ * prints the message and the help (exit code 2), `--help` prints the help
+ * (exit code 0). Returns the parsed flags, or the exit code to return.
+ */
+export function parseCommand<S extends Record<string, FlagSpec> & { help: FlagSpec }>(
+  args: string[],
+  specs: S,
+  help: string,
+): ReturnType<typeof parseFlags<S>> | number {
+  let parsed;
+  try {
+    parsed = parseFlags(args, specs);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    printErr(`error: ${e.message}\n\n${help}`);
+    return 2;
+  }
+  if ((parsed.flags as Record<string, unknown>).help === true) {
+    print(help);
+    return 0;
+  }
+  return parsed;
+}

@@ -12,7 +12,7 @@ import { ConfigError } from "../config/errors.ts";
 import { parsePrometheusYaml } from "../config/prometheus.ts";
 import { resolveConfig } from "../config/resolve.ts";
 import type { AgentConfig } from "../config/types.ts";
-import { type FlagSpec, parseFlags, print, printErr, usage, UsageError } from "./flags.ts";
+import { type FlagSpec, parseCommand, print, printErr, usage } from "./flags.ts";
 
 const FLAGS = {
   output: {
@@ -79,19 +79,9 @@ function literal(v: unknown, indent: string): string {
 
 /** `import`; returns the exit code. */
 export async function importMain(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseFlags(args, FLAGS);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    printErr(`error: ${e.message}\n\n${HELP}`);
-    return 2;
-  }
+  const parsed = parseCommand(args, FLAGS, HELP);
+  if (typeof parsed === "number") return parsed;
   const { flags, rest } = parsed;
-  if (flags.help) {
-    print(HELP);
-    return 0;
-  }
   if (rest.length !== 1) {
     printErr(`error: give exactly one prometheus.yml\n\n${HELP}`);
     return 2;

@@ -12,7 +12,7 @@ import { dirname, resolve as resolvePath } from "node:path";
 import { loadConfig, sandboxReadPaths } from "../config/load.ts";
 import type { ResolvedConfig, ResolvedHttpClient, ResolvedScrapeConfig } from "../config/types.ts";
 import { checkTargets } from "./check_targets.ts";
-import { type FlagSpec, parseFlags, print, printErr, usage, UsageError } from "./flags.ts";
+import { type FlagSpec, parseCommand, print, printErr, usage } from "./flags.ts";
 
 const FLAGS = {
   "storage.agent.path": {
@@ -136,19 +136,9 @@ export function permissionFlags(p: Permissions): string[] {
 
 /** `permissions`; returns the exit code. */
 export async function permissionsMain(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseFlags(args, FLAGS);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    printErr(`error: ${e.message}\n\n${HELP}`);
-    return 2;
-  }
+  const parsed = parseCommand(args, FLAGS, HELP);
+  if (typeof parsed === "number") return parsed;
   const { flags, rest } = parsed;
-  if (flags.help) {
-    print(HELP);
-    return 0;
-  }
   if (rest.length !== 1) {
     printErr(`error: give exactly one config file\n\n${HELP}`);
     return 2;

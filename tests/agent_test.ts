@@ -5,7 +5,7 @@
  */
 
 import { assert, assertEquals, assertStringIncludes } from "../src/testing/assert.ts";
-import { freePort, getText, Proc, ROOT, waitFor } from "./helpers.ts";
+import { freePort, getText, parseReceived, Proc, ROOT, startReceiver, waitFor } from "./helpers.ts";
 
 const DENO = Deno.execPath();
 const RUN = ["run", "--allow-net", "--allow-read", "--allow-write", `${ROOT}main.ts`];
@@ -32,37 +32,6 @@ function startTarget(): {
     hide: (s) => hidden.add(s),
     stop: () => server.shutdown(),
   };
-}
-
-interface Received {
-  labels: string;
-  t: number;
-  v: string;
-}
-
-/** Parses `receive --print` output into samples. */
-function parseReceived(out: string): Received[] {
-  const got: Received[] = [];
-  let labels = "";
-  for (const line of out.split("\n")) {
-    if (line.startsWith("    ")) {
-      const [t, v] = line.trim().split(" ");
-      got.push({ labels, t: Number(t), v });
-    } else if (line.startsWith("  {")) labels = line.trim();
-  }
-  return got;
-}
-
-function startReceiver(port: number): Proc {
-  return new Proc("receiver", DENO, [
-    "run",
-    "--allow-net=127.0.0.1",
-    `${ROOT}main.ts`,
-    "receive",
-    "--listen",
-    `127.0.0.1:${port}`,
-    "--print",
-  ]);
 }
 
 async function writeConfig(dir: string, targetPort: number, receiverPort: number): Promise<string> {

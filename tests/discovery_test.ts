@@ -10,23 +10,18 @@
  */
 
 import { assert, assertEquals, assertStringIncludes } from "../src/testing/assert.ts";
-import { findBinary, freePort, getText, Proc, ROOT, skipLoudly, waitFor } from "./helpers.ts";
-
-interface Sample {
-  labels: string;
-  v: string;
-}
-
-/** Parses `receive --print` output: `  {labels}` lines followed by `    <t> <v>` lines. */
-function received(out: string): Sample[] {
-  const got: Sample[] = [];
-  let labels = "";
-  for (const line of out.split("\n")) {
-    if (line.startsWith("    ")) got.push({ labels, v: line.trim().split(" ")[1] });
-    else if (line.startsWith("  {")) labels = line.trim();
-  }
-  return got;
-}
+import {
+  findBinary,
+  freePort,
+  getText,
+  parseReceived,
+  Proc,
+  type Received,
+  ROOT,
+  skipLoudly,
+  startReceiver,
+  waitFor,
+} from "./helpers.ts";
 
 async function writeTargets(file: string, targets: string[]): Promise<void> {
   await Deno.writeTextFile(
@@ -73,15 +68,7 @@ Deno.test({
       }
 
       const rxPort = freePort();
-      const rx = new Proc("receiver", Deno.execPath(), [
-        "run",
-        "--allow-net=127.0.0.1",
-        `${ROOT}main.ts`,
-        "receive",
-        "--listen",
-        `127.0.0.1:${rxPort}`,
-        "--print",
-      ]);
+      const rx = startReceiver(rxPort);
       procs.push(rx);
 
       await Deno.mkdir(`${dir}/targets`);
@@ -115,15 +102,15 @@ remote_write:
       ], { cwd: ROOT });
       procs.push(agent);
 
-      const series = (name: string, addr: string) => (s: Sample) =>
+      const series = (name: string, addr: string) => (s: Received) =>
         s.labels.startsWith(`{__name__="${name}", instance="${addr}", job="node"`);
-      const has = (pred: (s: Sample) => boolean) => () =>
-        Promise.resolve(received(rx.output()).some(pred) ? true : undefined);
+      const has = (pred: (s: Received) => boolean) => () =>
+        Promise.resolve(parseReceived(rx.output()).some(pred) ? true : undefined);
 
       try {
         await waitFor("a's series", has(series("node_load1", a)), 30_000);
         assertStringIncludes(
-          received(rx.output()).find(series("node_load1", a))!.labels,
+          parseReceived(rx.output()).find(series("node_load1", a))!.labels,
           'site="lab"',
         );
 
@@ -144,18 +131,18 @@ remote_write:
           10_000,
         );
         // b keeps being scraped after a left, and none of its series went stale.
-        const bBefore = received(rx.output()).filter(series("node_load1", b)).length;
+        const bBefore = parseReceived(rx.output()).filter(series("node_load1", b)).length;
         await waitFor(
           "more samples from b",
           () =>
             Promise.resolve(
-              received(rx.output()).filter(series("node_load1", b)).length > bBefore + 1
+              parseReceived(rx.output()).filter(series("node_load1", b)).length > bBefore + 1
                 ? true
                 : undefined,
             ),
           15_000,
         );
-        const staleB = received(rx.output()).filter((s) =>
+        const staleB = parseReceived(rx.output()).filter((s) =>
           s.labels.includes(`instance="${b}"`) && s.v === "stale"
         );
         assertEquals(staleB, [], "no false staleness markers for the target that stayed");

@@ -192,3 +192,36 @@ export async function promQuery(
   if (j.status !== "success") throw new Error(`query ${query}: ${body}`);
   return j.data.result;
 }
+
+/** One sample printed by ferry's debug receiver (`main.ts receive --print`). */
+export interface Received {
+  labels: string;
+  t: number;
+  v: string;
+}
+
+/** Parses `receive --print` output into samples. */
+export function parseReceived(out: string): Received[] {
+  const got: Received[] = [];
+  let labels = "";
+  for (const line of out.split("\n")) {
+    if (line.startsWith("    ")) {
+      const [t, v] = line.trim().split(" ");
+      got.push({ labels, t: Number(t), v });
+    } else if (line.startsWith("  {")) labels = line.trim();
+  }
+  return got;
+}
+
+/** Starts ferry's debug receiver (`main.ts receive --print`) on 127.0.0.1:`port`. */
+export function startReceiver(port: number): Proc {
+  return new Proc("receiver", Deno.execPath(), [
+    "run",
+    "--allow-net=127.0.0.1",
+    `${ROOT}main.ts`,
+    "receive",
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--print",
+  ]);
+}

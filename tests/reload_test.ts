@@ -7,7 +7,16 @@
  */
 
 import { assert, assertEquals } from "../src/testing/assert.ts";
-import { freePort, getText, metricValue, Proc, ROOT, waitFor } from "./helpers.ts";
+import {
+  freePort,
+  getText,
+  metricValue,
+  parseReceived,
+  Proc,
+  ROOT,
+  startReceiver,
+  waitFor,
+} from "./helpers.ts";
 
 const DENO = Deno.execPath();
 
@@ -19,24 +28,6 @@ function startTarget(): { port: number; stop: () => Promise<void> } {
     return new Response(body, { headers: { "Content-Type": "text/plain; version=0.0.4" } });
   });
   return { port: server.addr.port, stop: () => server.shutdown() };
-}
-
-interface Received {
-  labels: string;
-  t: number;
-  v: string;
-}
-
-function parseReceived(out: string): Received[] {
-  const got: Received[] = [];
-  let labels = "";
-  for (const line of out.split("\n")) {
-    if (line.startsWith("    ")) {
-      const [t, v] = line.trim().split(" ");
-      got.push({ labels, t: Number(t), v });
-    } else if (line.startsWith("  {")) labels = line.trim();
-  }
-  return got;
 }
 
 function config(
@@ -71,15 +62,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "ferry-reload-" });
     const target = startTarget();
     const rxPort = freePort(), webPort = freePort();
-    const rx = new Proc("receiver", DENO, [
-      "run",
-      "--allow-net=127.0.0.1",
-      `${ROOT}main.ts`,
-      "receive",
-      "--listen",
-      `127.0.0.1:${rxPort}`,
-      "--print",
-    ]);
+    const rx = startReceiver(rxPort);
     const cfg = `${dir}/agent.config.ts`;
     await Deno.writeTextFile(cfg, config(target.port, rxPort, [{ name: "t" }]));
     const agent = new Proc("ferry", DENO, [

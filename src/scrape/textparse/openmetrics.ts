@@ -69,7 +69,7 @@ import { Labels, METRIC_NAME } from "../../model/labels.ts";
 import { ParseError } from "./errors.ts";
 import { formatOpenMetricsFloat, goFloatError, POW10, tryParseGoFloat } from "./float.ts";
 import type { EntryKind, Exemplar, MetricType, Parser } from "./mod.ts";
-import { unescapeLabelValue } from "./prom.ts";
+import { detach, unescapeLabelValue } from "./prom.ts";
 
 export { ParseError };
 
@@ -282,7 +282,7 @@ export class OpenMetricsParser implements Parser {
    * backs the strings of `labels()`.
    */
   ownedSeries(): string {
-    if (this.#owned === null) this.#owned = copy(this.series());
+    if (this.#owned === null) this.#owned = detach(this.series());
     return this.#owned;
   }
 
@@ -1004,7 +1004,7 @@ export class OpenMetricsParser implements Parser {
     if (this.#closed !== null) this.#strictMeta(kind, ns, ne);
     const fam = this.#famName;
     if (ne - ns !== fam.length || !s.startsWith(fam, ns)) {
-      this.#famName = this.#famBase = copy(s.slice(ns, ne));
+      this.#famName = this.#famBase = detach(s.slice(ns, ne));
       this.#famType = "unknown";
       this.#famHelp = "";
       this.#famUnit = "";
@@ -1023,7 +1023,7 @@ export class OpenMetricsParser implements Parser {
         : name;
     } else if (kind === "help") {
       let text = s.slice(ts, le);
-      text = text.indexOf("\\") >= 0 ? unescapeLabelValue(text) : copy(text);
+      text = text.indexOf("\\") >= 0 ? unescapeLabelValue(text) : detach(text);
       if (!text.isWellFormed()) {
         throw this.#error(ts, "HELP text is not valid UTF-8 (lone surrogate)");
       }
@@ -1041,7 +1041,7 @@ export class OpenMetricsParser implements Parser {
           `unit ${JSON.stringify(unit)} not a suffix of metric ${JSON.stringify(s.slice(ns, ne))}`,
         );
       }
-      this.#famUnit = copy(unit);
+      this.#famUnit = detach(unit);
     }
     if (this.#closed !== null) this.#strictUnitType(ts);
     return kind;
@@ -1246,7 +1246,7 @@ export class OpenMetricsParser implements Parser {
           `metric family "${earlier}" appears again (families must not interleave)`,
         );
       }
-      this.#famName = this.#famBase = fam = copy(name);
+      this.#famName = this.#famBase = fam = detach(name);
       this.#famType = "unknown";
       this.#famHelp = "";
       this.#famUnit = "";
@@ -1303,11 +1303,11 @@ export class OpenMetricsParser implements Parser {
       let name = s.slice(offs[o], offs[o + 1]);
       name = s.charCodeAt(offs[o + 1]) === QUOTE
         ? this.#quotedName(name, offs[o], "exemplar label name")
-        : copy(name);
+        : detach(name);
       let v = s.slice(offs[o + 2], offs[o + 3]);
       if (v === "") continue;
       if (v.indexOf("\\") >= 0) v = unescapeLabelValue(v);
-      else v = copy(v);
+      else v = detach(v);
       if (!v.isWellFormed()) {
         throw this.#error(
           offs[o + 2],
@@ -1405,13 +1405,4 @@ export function toMillis(seconds: number): number {
   const ms = Math.trunc(seconds * 1000);
   if (!(ms >= -TWO_63 && ms < TWO_63)) return -TWO_63;
   return ms + 0; // no negative zero
-}
-
-/**
- * A copy of `s` that does not keep a larger parent string alive. V8 makes
- * substrings of 13 or more characters views into their parent; concatenating
- * and slicing again forces a fresh flat string.
- */
-function copy(s: string): string {
-  return s.length < 13 ? s : (" " + s).slice(1);
 }

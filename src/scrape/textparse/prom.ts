@@ -906,6 +906,6 @@ function unescape(v: string, quotes: boolean): string {
  * substrings of 13 or more characters views into their parent; concatenating
  * and slicing again forces a fresh flat string.
  */
-function detach(s: string): string {
+export function detach(s: string): string {
   return s.length < 13 ? s : (" " + s).slice(1);
 }

@@ -460,7 +460,8 @@ function children(n: Node): Node[] {
   }
 }
 
-function nullable(n: Node): boolean {
+/** Whether `n` can match the empty string. */
+export function nullable(n: Node): boolean {
   switch (n.t) {
     case "lit":
     case "class":

@@ -68,7 +68,7 @@
  */
 
 import { RE2JS } from "re2js";
-import { analyzeBacktracking, type Backtracking } from "./backtrack.ts";
+import { analyzeBacktracking, type Backtracking, nullable } from "./backtrack.ts";
 
 export type { Backtracking } from "./backtrack.ts";
 
@@ -1462,26 +1462,6 @@ function isAnchored(root: Node): boolean {
   if (root.t !== "cat") return false;
   const first = root.subs[0], last = root.subs[root.subs.length - 1];
   return first.t === "assert" && first.k === "bot" && last.t === "assert" && last.k === "eot";
-}
-
-function nullable(n: Node): boolean {
-  switch (n.t) {
-    case "lit":
-    case "class":
-    case "any":
-      return false;
-    case "assert":
-    case "empty":
-      return true;
-    case "cat":
-      return n.subs.every(nullable);
-    case "alt":
-      return n.subs.some(nullable);
-    case "rep":
-      return n.min === 0 || nullable(n.sub);
-    case "cap":
-      return nullable(n.sub);
-  }
 }
 
 /**

@@ -36,6 +36,9 @@ export default defineConfig({
       // The debug receiver started by `deno task start` (main.ts receive).
       url: "http://127.0.0.1:9201/api/v1/write",
       name: "debug-receiver",
+      // Remote Write 2.0 (symbols table, inline metadata, start times, exemplars) instead of
+      // 1.0, the default ("prometheus.WriteRequest"):
+      // protobufMessage: "io.prometheus.write.v2.Request",
       queueConfig: { maxSamplesPerSend: 500, batchSendDeadline: "5s" },
     },
   ],

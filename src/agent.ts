@@ -11,7 +11,7 @@ import { renderConfigYaml } from "./config/render.ts";
 import { Registry } from "./metrics/registry.ts";
 import { type Labels, LabelsBuilder } from "./model/labels.ts";
 import { compileRules, relabel } from "./relabel/relabel.ts";
-import { RemoteEndpoint } from "./remote/endpoint.ts";
+import { type FamilyMetadata, RemoteEndpoint } from "./remote/endpoint.ts";
 import { hashString } from "./scrape/loop.ts";
 import { type ApplyResult, ScrapeManager, stableJson } from "./scrape/manager.ts";
 import { AgentDb, type AgentDbOptions, type DropEvent } from "./storage/agentdb.ts";
@@ -190,6 +190,7 @@ export class Agent {
       registry: this.registry,
       version: VERSION,
       fetch: this.#opts.fetch,
+      metadata: () => this.#scrapedMetadata(),
     });
     this.#db.limitCursor(rw.name, rw.maxDiskBytes);
     const abort = new AbortController();
@@ -197,6 +198,16 @@ export class Agent {
       logger.error("remote endpoint crashed", { endpoint: rw.name, err: String(err) })
     );
     return { endpoint, done, abort, key: endpointKey(this.#config, rw) };
+  }
+
+  /**
+   * The metadata of every family the scrape loops know, for RW 1.0 metadata
+   * requests; the endpoint keeps the first entry of each family name.
+   */
+  *#scrapedMetadata(): Iterable<FamilyMetadata> {
+    for (const pool of this.#scrape.pools()) {
+      for (const loop of pool.loops()) yield* loop.metadata();
+    }
   }
 
   /**
@@ -342,14 +353,9 @@ export class Agent {
         }
         return out;
       },
+      // Protocol and shards come with each endpoint's status; this adds what only the config has.
       remoteWrite: (): RemoteWriteInfo[] =>
-        this.#config.remoteWrite.map((rw) => ({
-          name: rw.name,
-          protocol: "prometheus.WriteRequest",
-          shards: 1,
-          maxShards: rw.queue.maxShards,
-          maxDiskBytes: rw.maxDiskBytes,
-        })),
+        this.#config.remoteWrite.map((rw) => ({ name: rw.name, maxDiskBytes: rw.maxDiskBytes })),
       wal: (): WalStatus => {
         const db = this.#db, r = db.replay;
         return {

@@ -130,6 +130,7 @@ function rebaseFiles(config: AgentConfig, base: string): AgentConfig {
     "files",
     "passwordFile",
     "credentialsFile",
+    "clientSecretFile",
     "caFile",
     "certFile",
     "keyFile",

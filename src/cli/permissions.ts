@@ -43,6 +43,8 @@ export interface Permissions {
   net: string[];
   read: string[];
   write: string[];
+  /** Environment variables read (sigv4 credentials and region not given in the config). */
+  env: string[];
   /** What could not be narrowed (dynamic targets). */
   notes: string[];
 }
@@ -53,6 +55,7 @@ export async function computePermissions(
   opts: { configFile: string; storagePath: string; listenAddress: string },
 ): Promise<Permissions> {
   const net = new Set<string>(), read = new Set<string>(), write = new Set<string>();
+  const env = new Set<string>();
   const notes: string[] = [];
   const configFile = resolvePath(opts.configFile);
   read.add(configFile);
@@ -106,8 +109,30 @@ export async function computePermissions(
   for (const rw of config.remoteWrite) {
     net.add(urlHost(rw.url));
     clientFiles(rw);
+    if (rw.oauth2) {
+      net.add(urlHost(rw.oauth2.tokenUrl));
+      if (rw.oauth2.clientSecretFile) read.add(resolvePath(rw.oauth2.clientSecretFile));
+      clientFiles({ followRedirects: true, ...rw.oauth2 });
+    }
+    if (rw.sigv4) {
+      if (rw.sigv4.accessKey === "") {
+        for (const v of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]) {
+          env.add(v);
+        }
+      }
+      if (rw.sigv4.region === "") {
+        env.add("AWS_REGION");
+        env.add("AWS_DEFAULT_REGION");
+      }
+    }
   }
-  return { net: [...net].sort(), read: minimise([...read]), write: minimise([...write]), notes };
+  return {
+    net: [...net].sort(),
+    read: minimise([...read]),
+    write: minimise([...write]),
+    env: [...env].sort(),
+    notes,
+  };
 }
 
 /** `host:port` of a URL, with the scheme's default port. */
@@ -131,6 +156,7 @@ export function permissionFlags(p: Permissions): string[] {
   if (p.net.length > 0) out.push(`--allow-net=${p.net.join(",")}`);
   if (p.read.length > 0) out.push(`--allow-read=${p.read.join(",")}`);
   if (p.write.length > 0) out.push(`--allow-write=${p.write.join(",")}`);
+  if (p.env.length > 0) out.push(`--allow-env=${p.env.join(",")}`);
   return out;
 }
 
@@ -163,7 +189,16 @@ export async function permissionsMain(args: string[]): Promise<number> {
   print("");
   print("# deno.json (run with `deno run -P=ferry main.ts …`):");
   print(JSON.stringify(
-    { permissions: { ferry: { net: perms.net, read: perms.read, write: perms.write } } },
+    {
+      permissions: {
+        ferry: {
+          net: perms.net,
+          read: perms.read,
+          write: perms.write,
+          ...(perms.env.length > 0 ? { env: perms.env } : {}),
+        },
+      },
+    },
     null,
     2,
   ));

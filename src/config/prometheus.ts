@@ -234,6 +234,8 @@ const SCRAPE: Section = {
     fallback_scrape_protocol: ["fallbackScrapeProtocol", "string"],
     enable_compression: ["enableCompression", "bool"],
     track_timestamps_staleness: ["trackTimestampsStaleness", "bool"],
+    scrape_native_histograms: ["scrapeNativeHistograms", "bool"],
+    always_scrape_classic_histograms: ["alwaysScrapeClassicHistograms", "bool"],
     body_size_limit: ["bodySizeLimit", "string"],
     label_limit: ["labelLimit", "int"],
     label_name_length_limit: ["labelNameLengthLimit", "int"],
@@ -254,9 +256,7 @@ const SCRAPE: Section = {
     ...HTTP_UNSUPPORTED.filter((k) => k !== "tls_config" && k !== "proxy_url"),
     "scrape_failure_log_file",
     "scrape_classic_histograms",
-    "always_scrape_classic_histograms",
     "convert_classic_histograms_to_nhcb",
-    "scrape_native_histograms",
     "native_histogram_bucket_limit",
     "native_histogram_min_bucket_factor",
     "metric_name_validation_scheme",
@@ -269,11 +269,9 @@ const SCRAPE: Section = {
     enable_http2: "true",
     proxy_from_environment: "false",
     scrape_classic_histograms: "false",
-    always_scrape_classic_histograms: "false",
     convert_classic_histograms_to_nhcb: "false",
     extra_scrape_metrics: "false",
     native_histogram_bucket_limit: "0",
-    scrape_native_histograms: "false",
     metric_name_validation_scheme: "utf8",
   },
 };
@@ -288,9 +286,60 @@ const QUEUE: Section = {
     min_backoff: ["minBackoff", "duration"],
     max_backoff: ["maxBackoff", "duration"],
     retry_on_http_429: ["retryOnHttp429", "bool"],
+    sample_age_limit: ["sampleAgeLimit", "duration"],
+    // ferry's extension: batches are also bounded in (uncompressed) bytes.
+    max_bytes_per_send: ["maxBytesPerSend", "int"],
   },
-  unsupported: ["sample_age_limit"],
-  noop: { sample_age_limit: "0s" },
+};
+
+const METADATA: Section = {
+  fields: {
+    send: ["send", "bool"],
+    send_interval: ["sendInterval", "duration"],
+    max_samples_per_send: ["maxSamplesPerSend", "int"],
+  },
+};
+
+const OAUTH2: Section = {
+  fields: {
+    client_id: ["clientId", "string"],
+    client_secret: ["clientSecret", "string"],
+    client_secret_file: ["clientSecretFile", "string"],
+    scopes: ["scopes", "stringList"],
+    token_url: ["tokenUrl", "string"],
+    endpoint_params: ["endpointParams", "stringMap"],
+    tls_config: ["tlsConfig", { object: TLS }],
+    proxy_url: ["proxyUrl", "string"],
+  },
+  unsupported: [
+    "client_secret_ref",
+    "grant_type",
+    "client_certificate_key",
+    "client_certificate_key_file",
+    "client_certificate_key_id",
+    "client_certificate_key_ref",
+    "signature_algorithm",
+    "iss",
+    "audience",
+    "claims",
+    "no_proxy",
+    "proxy_from_environment",
+    "proxy_connect_header",
+  ],
+  noop: { grant_type: "client_credentials", proxy_from_environment: "false" },
+};
+
+const SIGV4: Section = {
+  fields: {
+    region: ["region", "string"],
+    access_key: ["accessKey", "string"],
+    secret_key: ["secretKey", "string"],
+    profile: ["profile", "string"],
+    role_arn: ["roleArn", "string"],
+    service_name: ["serviceName", "string"],
+  },
+  unsupported: ["external_id", "use_fips_sts_endpoint"],
+  noop: { use_fips_sts_endpoint: "false" },
 };
 
 const REMOTE_WRITE: Section = {
@@ -301,30 +350,29 @@ const REMOTE_WRITE: Section = {
     headers: ["headers", "stringMap"],
     write_relabel_configs: ["writeRelabelConfigs", { list: RELABEL }],
     queue_config: ["queueConfig", { object: QUEUE }],
+    protobuf_message: ["protobufMessage", "string"],
+    // ferry's extension: with RW 2.0, switch to RW 1.0 when the receiver answers 415.
+    fallback_to_rw1: ["fallbackToRw1", "bool"],
+    send_exemplars: ["sendExemplars", "bool"],
+    send_native_histograms: ["sendNativeHistograms", "bool"],
+    metadata_config: ["metadataConfig", { object: METADATA }],
+    oauth2: ["oauth2", { object: OAUTH2 }],
+    sigv4: ["sigv4", { object: SIGV4 }],
+    tls_config: ["tlsConfig", { object: TLS }],
+    proxy_url: ["proxyUrl", "string"],
     // ferry's extension: a per-endpoint cap on undelivered WAL bytes.
     max_disk_bytes: ["maxDiskBytes", "string"],
     ...HTTP_FIELDS,
   },
   unsupported: [
-    ...HTTP_UNSUPPORTED,
-    "metadata_config",
-    "protobuf_message",
-    "send_exemplars",
-    "send_native_histograms",
+    ...HTTP_UNSUPPORTED.filter((k) => k !== "oauth2" && k !== "tls_config" && k !== "proxy_url"),
     "round_robin_dns",
-    "sigv4",
     "azuread",
     "google_iam",
   ],
   noop: {
     enable_http2: "false",
     proxy_from_environment: "false",
-    tls_config: { insecure_skip_verify: "false" },
-    // ferry sends no metadata (yet): saying so is fine.
-    metadata_config: { send: "false" },
-    protobuf_message: "prometheus.WriteRequest",
-    send_exemplars: "false",
-    send_native_histograms: "false",
     round_robin_dns: "false",
   },
 };
@@ -342,6 +390,8 @@ const GLOBAL: Section = {
     label_limit: ["labelLimit", "int"],
     label_name_length_limit: ["labelNameLengthLimit", "int"],
     label_value_length_limit: ["labelValueLengthLimit", "int"],
+    scrape_native_histograms: ["scrapeNativeHistograms", "bool"],
+    always_scrape_classic_histograms: ["alwaysScrapeClassicHistograms", "bool"],
   },
   ignored: {
     evaluation_interval: "has no effect in agent mode (there are no rules)",
@@ -352,16 +402,12 @@ const GLOBAL: Section = {
     "scrape_failure_log_file",
     "metric_name_validation_scheme",
     "metric_name_escaping_scheme",
-    "always_scrape_classic_histograms",
     "convert_classic_histograms_to_nhcb",
-    "scrape_native_histograms",
     "extra_scrape_metrics",
   ],
   noop: {
     metric_name_validation_scheme: "utf8",
-    always_scrape_classic_histograms: "false",
     convert_classic_histograms_to_nhcb: "false",
-    scrape_native_histograms: "false",
     extra_scrape_metrics: "false",
   },
 };

@@ -46,6 +46,19 @@ const QUEUE_DEFAULTS = {
   minBackoffMs: 30,
   maxBackoffMs: 5000,
   retryOnHttp429: false,
+  sampleAgeLimitMs: 0,
+  maxBytesPerSend: 4 * 1024 * 1024,
+};
+
+/** A remote-write endpoint's defaults beyond url, name, queue and auth. */
+const RW_DEFAULTS = {
+  protobufMessage: "prometheus.WriteRequest" as const,
+  fallbackToRw1: false,
+  sendExemplars: false,
+  sendNativeHistograms: false,
+  metadata: { send: true, sendIntervalMs: 60_000, maxSamplesPerSend: 2000 },
+  tlsConfig: { ca: "", caFile: "", cert: "", certFile: "", key: "", keyFile: "" },
+  proxyUrl: "",
 };
 
 const SCRAPE_DEFAULTS = {
@@ -59,6 +72,8 @@ const SCRAPE_DEFAULTS = {
   fallbackScrapeProtocol: "" as const,
   enableCompression: true,
   trackTimestampsStaleness: false,
+  scrapeNativeHistograms: false,
+  alwaysScrapeClassicHistograms: false,
   bodySizeLimit: 0,
   labelLimit: 0,
   labelNameLengthLimit: 0,
@@ -165,7 +180,10 @@ Deno.test("loadYamlConfig() maps a realistic prometheus.yml onto the model", () 
           minBackoffMs: 50,
           maxBackoffMs: 10000,
           retryOnHttp429: true,
+          sampleAgeLimitMs: 0,
+          maxBytesPerSend: 4 * 1024 * 1024,
         },
+        ...RW_DEFAULTS,
         maxDiskBytes: 0,
         followRedirects: true,
         authorization: { type: "Bearer", credentialsFile: "/etc/ferry/token" },
@@ -177,6 +195,7 @@ Deno.test("loadYamlConfig() maps a realistic prometheus.yml onto the model", () 
         headers: {},
         writeRelabelConfigs: [],
         queue: QUEUE_DEFAULTS,
+        ...RW_DEFAULTS,
         maxDiskBytes: 0,
         followRedirects: true,
       },
@@ -232,18 +251,20 @@ Deno.test("parsePrometheusYaml() names what ferry does not support yet", async (
     enable_http2: false
 remote_write:
   - url: http://x/
-    oauth2: {client_id: a}
-    queue_config: {sample_age_limit: 5m}
-    metadata_config: {send: true}
+    oauth2: {client_id: a, token_url: http://t/, client_secret_ref: s, grant_type: jwt}
+    azuread: {cloud: AzurePublic}
+    sigv4: {use_fips_sts_endpoint: true, external_id: x}
 scrape_config_files: [a/*.yml]
 `),
       [
         "prometheus.yml:3:5: scrape_configs[0].kubernetes_sd_configs: not supported by ferry yet",
         "prometheus.yml:5:5: scrape_configs[0].proxy_connect_header: not supported by ferry yet",
         "prometheus.yml:7:5: scrape_configs[0].enable_http2: not supported by ferry yet",
-        "prometheus.yml:10:5: remote_write[0].oauth2: not supported by ferry yet",
-        "prometheus.yml:11:20: remote_write[0].queue_config.sample_age_limit: not supported by ferry yet",
-        "prometheus.yml:12:5: remote_write[0].metadata_config: not supported by ferry yet",
+        "prometheus.yml:10:50: remote_write[0].oauth2.client_secret_ref: not supported by ferry yet",
+        "prometheus.yml:10:72: remote_write[0].oauth2.grant_type: not supported by ferry yet",
+        "prometheus.yml:11:5: remote_write[0].azuread: not supported by ferry yet",
+        "prometheus.yml:12:13: remote_write[0].sigv4.use_fips_sts_endpoint: not supported by ferry yet",
+        "prometheus.yml:12:42: remote_write[0].sigv4.external_id: not supported by ferry yet",
         "prometheus.yml:13:1: scrape_config_files: not supported by ferry yet",
       ],
     );
@@ -263,18 +284,20 @@ scrape_config_files: [a/*.yml]
 remote_write:
   - url: http://x/
     enable_http2: false
-    send_exemplars: false
-    protobuf_message: prometheus.WriteRequest
-    metadata_config:
-      send: false
-    tls_config: {insecure_skip_verify: no}
+    round_robin_dns: false
+    oauth2: {client_id: a, token_url: http://t/, grant_type: client_credentials}
+    sigv4: {use_fips_sts_endpoint: false}
 `);
     assertEquals(c, {
       scrapeConfigs: [
         { jobName: "a", tlsConfig: {}, enableCompression: true, labelLimit: 0 },
         { jobName: "b", tlsConfig: { insecureSkipVerify: false } },
       ],
-      remoteWrite: [{ url: "http://x/" }],
+      remoteWrite: [{
+        url: "http://x/",
+        oauth2: { clientId: "a", tokenUrl: "http://t/" },
+        sigv4: {},
+      }],
     });
   });
   await t.step("rule_files, alerting and remote_read are not allowed in agent mode", () => {

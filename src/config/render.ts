@@ -11,7 +11,17 @@ import { formatDuration } from "../model/duration.ts";
 import type { ResolvedConfig } from "./types.ts";
 
 /** Keys whose values are secrets. */
-const SECRET_KEYS = new Set(["password", "credentials", "key"]);
+const SECRET_KEYS = new Set(["password", "credentials", "key", "clientSecret", "secretKey"]);
+
+/** Maps whose keys are kept as written (label names, header names, parameters). */
+const VERBATIM_MAPS = new Set(["externalLabels", "labels", "headers", "params", "endpointParams"]);
+
+/** Resolved field names whose prometheus.yml key is not their snake_case. */
+const YAML_KEYS: Record<string, string> = {
+  queue: "queue_config",
+  metadata: "metadata_config",
+  retryOnHttp429: "retry_on_http_429",
+};
 
 /** Prometheus' placeholder for a hidden secret. */
 export const SECRET = "<secret>";
@@ -33,9 +43,7 @@ function toYamlShape(v: unknown, key = ""): unknown {
       out[snake(k.slice(0, -2))] = formatDuration(val);
       continue;
     }
-    // Label maps keep their keys as written.
-    const keepKeys = k === "externalLabels" || k === "labels" || k === "headers" || k === "params";
-    out[snake(k)] = keepKeys ? val : toYamlShape(val, k);
+    out[YAML_KEYS[k] ?? snake(k)] = VERBATIM_MAPS.has(k) ? val : toYamlShape(val, k);
   }
   return out;
 }

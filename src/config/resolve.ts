@@ -29,16 +29,20 @@ import type {
   BasicAuth,
   DnsRecordType,
   RelabelAction,
+  RemoteWriteMessage,
   ResolvedConfig,
   ResolvedDnsSdConfig,
   ResolvedFileSdConfig,
   ResolvedGlobal,
   ResolvedHttpClient,
   ResolvedHttpSdConfig,
+  ResolvedMetadataConfig,
+  ResolvedOAuth2,
   ResolvedQueueConfig,
   ResolvedRelabelConfig,
   ResolvedRemoteWrite,
   ResolvedScrapeConfig,
+  ResolvedSigV4,
   ResolvedTlsConfig,
   ScrapeProtocol,
 } from "./types.ts";
@@ -71,7 +75,20 @@ const DEFAULT_QUEUE: ResolvedQueueConfig = {
   minBackoffMs: 30,
   maxBackoffMs: 5_000,
   retryOnHttp429: false,
+  sampleAgeLimitMs: 0,
+  maxBytesPerSend: 4 * 1024 * 1024,
 };
+const DEFAULT_METADATA: ResolvedMetadataConfig = {
+  send: true,
+  sendIntervalMs: 60_000,
+  maxSamplesPerSend: 2_000,
+};
+/** The two `protobuf_message` values, Remote Write 1.0 first (the default). */
+export const REMOTE_WRITE_MESSAGES: readonly RemoteWriteMessage[] = [
+  "prometheus.WriteRequest",
+  "io.prometheus.write.v2.Request",
+];
+const DEFAULT_SIGV4_SERVICE = "aps";
 /** ferry bounds kept dropped targets by default (Prometheus keeps all). */
 const DEFAULT_KEEP_DROPPED_TARGETS = 1000;
 const DEFAULT_FILE_SD_REFRESH_MS = 5 * 60_000;
@@ -139,6 +156,8 @@ const GLOBAL_FIELDS = [
   "labelLimit",
   "labelNameLengthLimit",
   "labelValueLengthLimit",
+  "scrapeNativeHistograms",
+  "alwaysScrapeClassicHistograms",
 ] as const;
 const HTTP_FIELDS = ["basicAuth", "authorization", "followRedirects"] as const;
 const SCRAPE_FIELDS = [
@@ -155,6 +174,8 @@ const SCRAPE_FIELDS = [
   "fallbackScrapeProtocol",
   "enableCompression",
   "trackTimestampsStaleness",
+  "scrapeNativeHistograms",
+  "alwaysScrapeClassicHistograms",
   "bodySizeLimit",
   "labelLimit",
   "labelNameLengthLimit",
@@ -188,6 +209,15 @@ const REMOTE_WRITE_FIELDS = [
   "headers",
   "writeRelabelConfigs",
   "queueConfig",
+  "protobufMessage",
+  "fallbackToRw1",
+  "sendExemplars",
+  "sendNativeHistograms",
+  "metadataConfig",
+  "oauth2",
+  "sigv4",
+  "tlsConfig",
+  "proxyUrl",
   "maxDiskBytes",
   ...HTTP_FIELDS,
 ] as const;
@@ -200,6 +230,27 @@ const QUEUE_FIELDS = [
   "minBackoff",
   "maxBackoff",
   "retryOnHttp429",
+  "sampleAgeLimit",
+  "maxBytesPerSend",
+] as const;
+const METADATA_FIELDS = ["send", "sendInterval", "maxSamplesPerSend"] as const;
+const OAUTH2_FIELDS = [
+  "clientId",
+  "clientSecret",
+  "clientSecretFile",
+  "scopes",
+  "tokenUrl",
+  "endpointParams",
+  "tlsConfig",
+  "proxyUrl",
+] as const;
+const SIGV4_FIELDS = [
+  "region",
+  "accessKey",
+  "secretKey",
+  "profile",
+  "roleArn",
+  "serviceName",
 ] as const;
 
 /**
@@ -245,6 +296,16 @@ export function resolveRelabelConfigs(input: unknown, path = "rules"): ResolvedR
 
 class Ctx {
   readonly issues: ConfigIssue[] = [];
+  /**
+   * What jobs inherit from `global` beyond `ResolvedGlobal`: whether
+   * `scrapeProtocols` was given there (Prometheus 3 then uses it even with
+   * native histograms), and the native-histogram defaults.
+   */
+  readonly scrapeDefaults = {
+    protocolsGiven: false,
+    nativeHistograms: false,
+    alwaysClassic: false,
+  };
   constructor(readonly style: KeyStyle, readonly baseDir: string | undefined) {}
 
   /** The styled spelling of a model field name. */
@@ -513,6 +574,15 @@ function resolveGlobal(ctx: Ctx, v: unknown, path: string): ResolvedGlobal {
     labelNameProblem,
   );
   const keep = readInt(ctx, own(o, "keepDroppedTargets"), ctx.f(path, "keepDroppedTargets"), 0);
+  for (
+    const [name, key] of [
+      ["scrapeNativeHistograms", "nativeHistograms"],
+      ["alwaysScrapeClassicHistograms", "alwaysClassic"],
+    ] as const
+  ) {
+    const b = readBool(ctx, own(o, name), ctx.f(path, name));
+    if (typeof b === "boolean") ctx.scrapeDefaults[key] = b;
+  }
   return {
     scrapeIntervalMs: intervalMs,
     scrapeTimeoutMs: timeoutMs,
@@ -770,10 +840,16 @@ function resolveRelabelFields(
   return r;
 }
 
+/**
+ * `basicAuth`, `authorization` and `followRedirects`. `exclusive: false`
+ * leaves the "one auth method" check to the caller (remote write has more
+ * methods).
+ */
 function resolveHttpClient(
   ctx: Ctx,
   o: Record<string, unknown>,
   path: string,
+  exclusive = true,
 ): ResolvedHttpClient {
   const out: ResolvedHttpClient = { followRedirects: true };
   const follow = readBool(ctx, own(o, "followRedirects"), ctx.f(path, "followRedirects"));
@@ -833,7 +909,7 @@ function resolveHttpClient(
     }
     out.authorization = auth;
   }
-  if (ba && az) {
+  if (ba && az && exclusive) {
     ctx.add(path, `give ${ctx.n("basicAuth")} or ${ctx.n("authorization")}, not both`);
   }
   return out;
@@ -867,15 +943,48 @@ function resolveRemoteWrite(
   }
   const hasAuthHeader = Object.keys(headers).some((k) => k.toLowerCase() === "authorization");
 
-  const http = resolveHttpClient(ctx, o, path);
-  if (hasAuthHeader && (http.basicAuth || http.authorization)) {
+  const http = resolveHttpClient(ctx, o, path, false);
+  const oauth2 = resolveOAuth2(ctx, own(o, "oauth2"), f("oauth2"));
+  const sigv4 = resolveSigV4(ctx, own(o, "sigv4"), f("sigv4"));
+  // Prometheus: at most one way to authenticate.
+  const auth = ([
+    ["basicAuth", http.basicAuth],
+    ["authorization", http.authorization],
+    ["oauth2", oauth2],
+    ["sigv4", sigv4],
+  ] as const).filter(([, v]) => v !== undefined).map(([k]) => ctx.n(k));
+  if (auth.length > 1) {
     ctx.add(
-      f("headers"),
-      `an Authorization header cannot be combined with ${ctx.n("basicAuth")} or ${
-        ctx.n("authorization")
-      }`,
+      path,
+      `give at most one of ${ctx.n("basicAuth")}, ${ctx.n("authorization")}, ${
+        ctx.n("oauth2")
+      } and ${ctx.n("sigv4")} (got ${auth.join(" and ")})`,
     );
   }
+  if (hasAuthHeader && auth.length > 0) {
+    ctx.add(
+      f("headers"),
+      `an Authorization header cannot be combined with ${auth.join(" or ")}`,
+    );
+  }
+  const messageRaw = readString(ctx, own(o, "protobufMessage"), f("protobufMessage"));
+  let protobufMessage: RemoteWriteMessage = REMOTE_WRITE_MESSAGES[0];
+  if (typeof messageRaw === "string") {
+    if ((REMOTE_WRITE_MESSAGES as readonly string[]).includes(messageRaw)) {
+      protobufMessage = messageRaw as RemoteWriteMessage;
+    } else {
+      ctx.add(
+        f("protobufMessage"),
+        `unknown protobuf message ${JSON.stringify(messageRaw)} (want ${
+          REMOTE_WRITE_MESSAGES.join(" or ")
+        })`,
+      );
+    }
+  }
+  const bool = (name: "fallbackToRw1" | "sendExemplars" | "sendNativeHistograms") => {
+    const b = readBool(ctx, own(o, name), f(name));
+    return typeof b === "boolean" ? b : false;
+  };
 
   const rw: ResolvedRemoteWrite = {
     url: typeof url === "string" ? url : "",
@@ -890,9 +999,18 @@ function resolveRemoteWrite(
       f("writeRelabelConfigs"),
     ),
     queue: resolveQueue(ctx, own(o, "queueConfig"), f("queueConfig")),
+    protobufMessage,
+    fallbackToRw1: bool("fallbackToRw1"),
+    sendExemplars: bool("sendExemplars"),
+    sendNativeHistograms: bool("sendNativeHistograms"),
+    metadata: resolveMetadata(ctx, own(o, "metadataConfig"), f("metadataConfig")),
+    tlsConfig: resolveTls(ctx, own(o, "tlsConfig"), f("tlsConfig"), "server"),
+    proxyUrl: readProxyUrl(ctx, own(o, "proxyUrl"), f("proxyUrl")),
     maxDiskBytes: readBytes(ctx, own(o, "maxDiskBytes"), f("maxDiskBytes")) ?? 0,
     ...http,
   };
+  if (oauth2) rw.oauth2 = oauth2;
+  if (sigv4) rw.sigv4 = sigv4;
   const named = typeof name === "string" && name !== "";
   rw.name = named ? name as string : endpointHash(rw);
   return { rw, named };
@@ -918,13 +1036,6 @@ function isHttpUrl(s: string): boolean {
   return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
 }
 
-/**
- * The default endpoint name: 6 hex digits of the SHA-256 of the endpoint's
- * URL. Prometheus hashes the whole endpoint config; ferry's name is also the
- * key of the endpoint's WAL delivery cursor, so it must survive changes to
- * queue, header or relabel settings, or the undelivered backlog would be
- * orphaned on the next restart.
- */
 /** A byte size: a non-negative integer, or a string such as "512MB" (see `parseBytes`). */
 function readBytes(ctx: Ctx, v: unknown, path: string): number | undefined {
   if (v === undefined) return undefined;
@@ -940,6 +1051,13 @@ function readBytes(ctx: Ctx, v: unknown, path: string): number | undefined {
   }
 }
 
+/**
+ * The default endpoint name: 6 hex digits of the SHA-256 of the endpoint's
+ * URL. Prometheus hashes the whole endpoint config; ferry's name is also the
+ * key of the endpoint's WAL delivery cursor, so it must survive changes to
+ * every other setting (queue, headers, relabeling, protocol, auth, TLS), or
+ * the undelivered backlog would be orphaned on the next restart.
+ */
 function endpointHash(rw: ResolvedRemoteWrite): string {
   return createHash("sha256").update(rw.url).digest("hex").slice(0, 6);
 }
@@ -967,6 +1085,11 @@ function resolveQueue(ctx: Ctx, v: unknown, path: string): ResolvedQueueConfig {
   dur("maxBackoff");
   const retry = readBool(ctx, own(o, "retryOnHttp429"), f("retryOnHttp429"));
   if (typeof retry === "boolean") q.retryOnHttp429 = retry;
+  // 0 (the default) keeps samples however old they are.
+  const age = readDuration(ctx, own(o, "sampleAgeLimit"), f("sampleAgeLimit"));
+  if (typeof age === "number") q.sampleAgeLimitMs = age;
+  const bytes = readInt(ctx, own(o, "maxBytesPerSend"), f("maxBytesPerSend"), 1);
+  if (typeof bytes === "number") q.maxBytesPerSend = bytes;
   if (q.minShards > q.maxShards) {
     ctx.add(
       f("minShards"),
@@ -982,6 +1105,108 @@ function resolveQueue(ctx: Ctx, v: unknown, path: string): ResolvedQueueConfig {
     );
   }
   return q;
+}
+
+function resolveMetadata(ctx: Ctx, v: unknown, path: string): ResolvedMetadataConfig {
+  const m: ResolvedMetadataConfig = { ...DEFAULT_METADATA };
+  const o = readObject(ctx, v, path, METADATA_FIELDS);
+  if (!o) return m;
+  const f = (name: string) => ctx.f(path, name);
+  const send = readBool(ctx, own(o, "send"), f("send"));
+  if (typeof send === "boolean") m.send = send;
+  const interval = readDuration(ctx, own(o, "sendInterval"), f("sendInterval"));
+  if (interval === 0) ctx.add(f("sendInterval"), "must be greater than 0");
+  else if (typeof interval === "number") m.sendIntervalMs = interval;
+  const max = readInt(ctx, own(o, "maxSamplesPerSend"), f("maxSamplesPerSend"), 1);
+  if (typeof max === "number") m.maxSamplesPerSend = max;
+  return m;
+}
+
+/** `oauth2` (client credentials), or undefined when not given. */
+function resolveOAuth2(ctx: Ctx, v: unknown, path: string): ResolvedOAuth2 | undefined {
+  if (v === undefined) return undefined;
+  const o = readObject(ctx, v, path, OAUTH2_FIELDS);
+  if (!o) return undefined; // not an object (reported)
+  const f = (name: string) => ctx.f(path, name);
+  const str = (name: "clientId" | "clientSecret" | "clientSecretFile" | "tokenUrl") =>
+    readString(ctx, own(o, name), f(name));
+  const clientId = str("clientId");
+  const clientSecret = str("clientSecret");
+  const clientSecretFile = str("clientSecretFile");
+  const tokenUrl = str("tokenUrl");
+  if (clientId === undefined || clientId === "") ctx.add(f("clientId"), "required");
+  if (tokenUrl === undefined || tokenUrl === "") ctx.add(f("tokenUrl"), "required");
+  else if (typeof tokenUrl === "string" && !isHttpUrl(tokenUrl)) {
+    ctx.add(f("tokenUrl"), `not an http(s) URL with a host: ${JSON.stringify(tokenUrl)}`);
+  }
+  if (
+    typeof clientSecret === "string" && clientSecret !== "" &&
+    typeof clientSecretFile === "string" && clientSecretFile !== ""
+  ) {
+    ctx.add(path, `give ${ctx.n("clientSecret")} or ${ctx.n("clientSecretFile")}, not both`);
+  }
+  const scopes = readStringList(ctx, own(o, "scopes"), f("scopes"));
+  const endpointParams = readStringMap(ctx, own(o, "endpointParams"), f("endpointParams"));
+  if (scopes.length > 0 && Object.hasOwn(endpointParams, "scope")) {
+    ctx.add(
+      keyPath(f("endpointParams"), "scope"),
+      `conflicts with ${ctx.n("scopes")} (give the scopes in one place)`,
+    );
+  }
+  const file = typeof clientSecretFile === "string" ? clientSecretFile : "";
+  return {
+    clientId: typeof clientId === "string" ? clientId : "",
+    clientSecret: typeof clientSecret === "string" ? clientSecret : "",
+    clientSecretFile: file === "" ? "" : resolveFile(ctx, file),
+    scopes,
+    tokenUrl: typeof tokenUrl === "string" ? tokenUrl : "",
+    endpointParams,
+    tlsConfig: resolveTls(ctx, own(o, "tlsConfig"), f("tlsConfig"), "server"),
+    proxyUrl: readProxyUrl(ctx, own(o, "proxyUrl"), f("proxyUrl")),
+  };
+}
+
+/** `sigv4`, or undefined when not given. */
+function resolveSigV4(ctx: Ctx, v: unknown, path: string): ResolvedSigV4 | undefined {
+  if (v === undefined) return undefined;
+  const o = readObject(ctx, v, path, SIGV4_FIELDS);
+  if (!o) return undefined; // not an object (reported)
+  const f = (name: string) => ctx.f(path, name);
+  const str = (name: (typeof SIGV4_FIELDS)[number]) => {
+    const s = readString(ctx, own(o, name), f(name));
+    return typeof s === "string" ? s : "";
+  };
+  const out: ResolvedSigV4 = {
+    region: str("region"),
+    accessKey: str("accessKey"),
+    secretKey: str("secretKey"),
+    serviceName: str("serviceName") || DEFAULT_SIGV4_SERVICE,
+  };
+  const envKeys = "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN)";
+  const keys = `${ctx.n("accessKey")} and ${ctx.n("secretKey")}`;
+  const profile = str("profile");
+  const roleArn = str("roleArn");
+  if (profile !== "") {
+    ctx.add(
+      f("profile"),
+      `is not supported: ferry does not read AWS shared config or credentials files; ` +
+        `give ${keys}, or set ${envKeys} in ferry's environment`,
+    );
+  }
+  if (roleArn !== "") {
+    ctx.add(
+      f("roleArn"),
+      `is not supported: ferry cannot assume a role (STS AssumeRole); give the role's ` +
+        `credentials as ${keys}, or set ${envKeys} in ferry's environment`,
+    );
+  }
+  if (out.accessKey !== "" && out.secretKey === "") {
+    ctx.add(f("secretKey"), `required with ${ctx.n("accessKey")}`);
+  }
+  if (out.secretKey !== "" && out.accessKey === "") {
+    ctx.add(f("accessKey"), `required with ${ctx.n("secretKey")}`);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -1158,6 +1383,14 @@ export const DEFAULT_SCRAPE_PROTOCOLS: readonly ScrapeProtocol[] = [
   "PrometheusText1.0.0",
   "PrometheusText0.0.4",
 ];
+/**
+ * Prometheus 3's defaults for jobs with native histograms (and no
+ * `scrape_protocols` of their own or in `global`): protobuf first.
+ */
+export const PROTO_FIRST_SCRAPE_PROTOCOLS: readonly ScrapeProtocol[] = [
+  "PrometheusProto",
+  ...DEFAULT_SCRAPE_PROTOCOLS,
+];
 const SCRAPE_PROTOCOLS: readonly string[] = [...DEFAULT_SCRAPE_PROTOCOLS, "PrometheusProto"];
 const DEFAULT_GLOBAL_SCRAPE_OPTIONS = {
   bodySizeLimit: 0,
@@ -1206,6 +1439,7 @@ function resolveGlobalScrapeOptions(
   if (protocols !== undefined) {
     if (protocols.length === 0) ctx.add(ctx.f(path, "scrapeProtocols"), "must not be empty");
     else out.scrapeProtocols = protocols;
+    ctx.scrapeDefaults.protocolsGiven = true;
   }
   out.bodySizeLimit = readBytes(ctx, own(o, "bodySizeLimit"), ctx.f(path, "bodySizeLimit")) ?? 0;
   for (const name of LIMIT_FIELDS) {
@@ -1221,6 +1455,8 @@ type ScrapeOptions = Pick<
   | "fallbackScrapeProtocol"
   | "enableCompression"
   | "trackTimestampsStaleness"
+  | "scrapeNativeHistograms"
+  | "alwaysScrapeClassicHistograms"
   | "bodySizeLimit"
   | "tlsConfig"
   | "proxyUrl"
@@ -1245,6 +1481,20 @@ function resolveScrapeOptions(
   }
   const compression = readBool(ctx, own(o, "enableCompression"), f("enableCompression"));
   const track = readBool(ctx, own(o, "trackTimestampsStaleness"), f("trackTimestampsStaleness"));
+  const native = readBool(ctx, own(o, "scrapeNativeHistograms"), f("scrapeNativeHistograms"));
+  const classic = readBool(
+    ctx,
+    own(o, "alwaysScrapeClassicHistograms"),
+    f("alwaysScrapeClassicHistograms"),
+  );
+  const nativeOn = typeof native === "boolean" ? native : ctx.scrapeDefaults.nativeHistograms;
+  // Prometheus 3: the job's list, else global's when given there, else the
+  // protobuf-first defaults with native histograms, else the defaults.
+  let scrapeProtocols: ScrapeProtocol[];
+  if (protocols !== undefined && protocols.length > 0) scrapeProtocols = protocols;
+  else if (ctx.scrapeDefaults.protocolsGiven || !nativeOn) {
+    scrapeProtocols = [...global.scrapeProtocols];
+  } else scrapeProtocols = [...PROTO_FIRST_SCRAPE_PROTOCOLS];
   const body = readBytes(ctx, own(o, "bodySizeLimit"), f("bodySizeLimit")) ?? 0;
   const limits = {} as Record<(typeof LIMIT_FIELDS)[number], number>;
   for (const name of LIMIT_FIELDS) {
@@ -1252,15 +1502,17 @@ function resolveScrapeOptions(
     limits[name] = typeof n === "number" && n > 0 ? n : global[name];
   }
   return {
-    scrapeProtocols: protocols !== undefined && protocols.length > 0
-      ? protocols
-      : [...global.scrapeProtocols],
+    scrapeProtocols,
     fallbackScrapeProtocol: fallback,
     enableCompression: typeof compression === "boolean" ? compression : true,
     trackTimestampsStaleness: typeof track === "boolean" ? track : false,
+    scrapeNativeHistograms: nativeOn,
+    alwaysScrapeClassicHistograms: typeof classic === "boolean"
+      ? classic
+      : ctx.scrapeDefaults.alwaysClassic,
     bodySizeLimit: body > 0 ? body : global.bodySizeLimit,
     ...limits,
-    tlsConfig: resolveTls(ctx, own(o, "tlsConfig"), f("tlsConfig")),
+    tlsConfig: resolveTls(ctx, own(o, "tlsConfig"), f("tlsConfig"), "target"),
     proxyUrl: readProxyUrl(ctx, own(o, "proxyUrl"), f("proxyUrl")),
   };
 }
@@ -1270,9 +1522,6 @@ function protocolProblem(p: string): string | undefined {
     return `unknown scrape protocol ${JSON.stringify(p)} (want one of ${
       SCRAPE_PROTOCOLS.join(", ")
     })`;
-  }
-  if (p === "PrometheusProto") {
-    return "PrometheusProto (protobuf, native histograms) is not supported by ferry yet";
   }
   return undefined;
 }
@@ -1292,7 +1541,16 @@ function readProtocols(ctx: Ctx, v: unknown, path: string): ScrapeProtocol[] | u
   return out;
 }
 
-function resolveTls(ctx: Ctx, v: unknown, path: string): ResolvedTlsConfig {
+/**
+ * A `tls_config`. `peer` names the other side in messages: a scrape
+ * "target" (reached through `__address__`) or a "server" (a fixed URL).
+ */
+function resolveTls(
+  ctx: Ctx,
+  v: unknown,
+  path: string,
+  peer: "target" | "server",
+): ResolvedTlsConfig {
   const out: ResolvedTlsConfig = {
     ca: "",
     caFile: "",
@@ -1330,7 +1588,7 @@ function resolveTls(ctx: Ctx, v: unknown, path: string): ResolvedTlsConfig {
     ctx.add(
       f("insecureSkipVerify"),
       `true is not supported: Deno cannot turn off certificate verification for one client; ` +
-        `give the target's CA in ${ctx.n("ca")} or ${ctx.n("caFile")}, or run ferry with ` +
+        `give the ${peer}'s CA in ${ctx.n("ca")} or ${ctx.n("caFile")}, or run ferry with ` +
         `--unsafely-ignore-certificate-errors=HOST`,
     );
   }
@@ -1338,8 +1596,11 @@ function resolveTls(ctx: Ctx, v: unknown, path: string): ResolvedTlsConfig {
   if (typeof serverName === "string" && serverName !== "") {
     ctx.add(
       f("serverName"),
-      `is not supported: Deno verifies the certificate against the host of the scrape URL; ` +
-        `scrape the target under a name its certificate holds (relabel __address__)`,
+      peer === "target"
+        ? `is not supported: Deno verifies the certificate against the host of the scrape URL; ` +
+          `scrape the target under a name its certificate holds (relabel __address__)`
+        : `is not supported: Deno verifies the certificate against the host of the URL; ` +
+          `use a URL whose host the server's certificate names`,
     );
   }
   const version = (name: "minVersion" | "maxVersion", ok: string[], why: string) => {

@@ -101,6 +101,8 @@ Deno.test("resolveConfig() applies Prometheus' defaults", async (t) => {
       fallbackScrapeProtocol: "",
       enableCompression: true,
       trackTimestampsStaleness: false,
+      scrapeNativeHistograms: false,
+      alwaysScrapeClassicHistograms: false,
       bodySizeLimit: 0,
       labelLimit: 0,
       labelNameLengthLimit: 0,
@@ -170,7 +172,16 @@ Deno.test("resolveConfig() applies Prometheus' defaults", async (t) => {
         minBackoffMs: 30,
         maxBackoffMs: 5_000,
         retryOnHttp429: false,
+        sampleAgeLimitMs: 0,
+        maxBytesPerSend: 4 * 1024 * 1024,
       },
+      protobufMessage: "prometheus.WriteRequest",
+      fallbackToRw1: false,
+      sendExemplars: false,
+      sendNativeHistograms: false,
+      metadata: { send: true, sendIntervalMs: 60_000, maxSamplesPerSend: 2_000 },
+      tlsConfig: { ca: "", caFile: "", cert: "", certFile: "", key: "", keyFile: "" },
+      proxyUrl: "",
       followRedirects: true,
     };
     assertEquals(got, want);
@@ -408,7 +419,13 @@ Deno.test("resolveConfig() reports every problem with its path", async (t) => {
     );
     rejects(
       rw({ authorization: { credentials: "c" }, basicAuth: { username: "u" } }),
-      "remoteWrite[0]: give basicAuth or authorization, not both",
+      "remoteWrite[0]: give at most one of basicAuth, authorization, oauth2 and sigv4 (got basicAuth and authorization)",
+    );
+    rejects(
+      {
+        scrapeConfigs: [job({ authorization: { credentials: "c" }, basicAuth: { username: "u" } })],
+      },
+      "scrapeConfigs[0]: give basicAuth or authorization, not both",
     );
     rejects(rw({ basicAuth: { password: "p" } }), "remoteWrite[0].basicAuth.username: required");
   });
@@ -469,7 +486,7 @@ Deno.test("resolveConfig() reports every problem with its path", async (t) => {
     );
     rejects(
       rw({ headers: { Authorization: "Bearer x" }, basicAuth: { username: "u" } }),
-      "remoteWrite[0].headers: an Authorization header cannot be combined with basicAuth or authorization",
+      "remoteWrite[0].headers: an Authorization header cannot be combined with basicAuth",
     );
     assertEquals(
       resolveConfig(rw({ headers: { Authorization: "Bearer x" } })).remoteWrite[0].headers,
@@ -650,6 +667,22 @@ Deno.test("resolveConfig() throws nothing but ConfigError on arbitrary input", (
     "basicAuth",
     "authorization",
     "headers",
+    "protobufMessage",
+    "metadataConfig",
+    "sampleAgeLimit",
+    "oauth2",
+    "clientId",
+    "clientSecretFile",
+    "tokenUrl",
+    "endpointParams",
+    "scopes",
+    "sigv4",
+    "accessKey",
+    "secretKey",
+    "profile",
+    "tlsConfig",
+    "proxyUrl",
+    "scrapeNativeHistograms",
     "__proto__",
   ];
   const scalar = fc.oneof(

@@ -7,7 +7,11 @@
 import { assertEquals } from "../testing/assert.ts";
 import { ConfigError, formatIssue } from "./errors.ts";
 import { loadYamlConfig } from "./prometheus.ts";
-import { DEFAULT_SCRAPE_PROTOCOLS, resolveConfig } from "./resolve.ts";
+import {
+  DEFAULT_SCRAPE_PROTOCOLS,
+  PROTO_FIRST_SCRAPE_PROTOCOLS,
+  resolveConfig,
+} from "./resolve.ts";
 
 const job = (extra: Record<string, unknown> = {}) => ({
   jobName: "j",
@@ -174,13 +178,6 @@ Deno.test("scrape options: what Prometheus or Deno cannot do is an error at load
       ['scrapeConfigs[0].scrapeProtocols[1]: "PrometheusText0.0.4" is listed twice'],
     ],
     [
-      "protobuf",
-      ts({ scrapeConfigs: [job({ fallbackScrapeProtocol: "PrometheusProto" })] }),
-      [
-        "scrapeConfigs[0].fallbackScrapeProtocol: PrometheusProto (protobuf, native histograms) is not supported by ferry yet",
-      ],
-    ],
-    [
       "empty global protocol list",
       ts({ global: { scrapeProtocols: [] } }),
       ["global.scrapeProtocols: must not be empty"],
@@ -290,4 +287,109 @@ Deno.test("scrape options: the README's Scraping example loads", async () => {
   const s = loadYamlConfig(yaml, "README.md").scrapeConfigs[0];
   assertEquals([s.jobName, s.bodySizeLimit, s.targetLimit], ["app", 10 * 1024 * 1024, 500]);
   assertEquals(s.fallbackScrapeProtocol, "PrometheusText0.0.4");
+});
+
+Deno.test("native histograms: scrape_native_histograms puts PrometheusProto first, as Prometheus 3", async (t) => {
+  const protocols = (input: unknown) =>
+    resolveConfig(input).scrapeConfigs.map((s) => [
+      s.scrapeProtocols,
+      s.scrapeNativeHistograms,
+      s.alwaysScrapeClassicHistograms,
+    ]);
+  await t.step("defaults: off, text formats only", () => {
+    assertEquals(protocols({ scrapeConfigs: [job()] }), [
+      [[...DEFAULT_SCRAPE_PROTOCOLS], false, false],
+    ]);
+  });
+  await t.step("on, no protocols given anywhere: protobuf first, then the defaults", () => {
+    assertEquals(
+      protocols({ scrapeConfigs: [job({ scrapeNativeHistograms: true })] }),
+      [[
+        [
+          "PrometheusProto",
+          "OpenMetricsText1.0.0",
+          "OpenMetricsText0.0.1",
+          "PrometheusText1.0.0",
+          "PrometheusText0.0.4",
+        ],
+        true,
+        false,
+      ]],
+    );
+    assertEquals(PROTO_FIRST_SCRAPE_PROTOCOLS, ["PrometheusProto", ...DEFAULT_SCRAPE_PROTOCOLS]);
+  });
+  await t.step("the job's own protocols win", () => {
+    assertEquals(
+      protocols({
+        scrapeConfigs: [
+          job({ scrapeNativeHistograms: true, scrapeProtocols: ["PrometheusText0.0.4"] }),
+        ],
+      }),
+      [[["PrometheusText0.0.4"], true, false]],
+    );
+  });
+  await t.step("protocols given in global win over the protobuf-first default", () => {
+    assertEquals(
+      protocols({
+        global: { scrapeProtocols: ["OpenMetricsText1.0.0"] },
+        scrapeConfigs: [job({ scrapeNativeHistograms: true })],
+      }),
+      [[["OpenMetricsText1.0.0"], true, false]],
+    );
+  });
+  await t.step("global defaults are inherited and can be overridden per job", () => {
+    assertEquals(
+      protocols({
+        global: { scrapeNativeHistograms: true, alwaysScrapeClassicHistograms: true },
+        scrapeConfigs: [
+          job(),
+          job({
+            jobName: "k",
+            scrapeNativeHistograms: false,
+            alwaysScrapeClassicHistograms: false,
+          }),
+        ],
+      }),
+      [
+        [[...PROTO_FIRST_SCRAPE_PROTOCOLS], true, true],
+        [[...DEFAULT_SCRAPE_PROTOCOLS], false, false],
+      ],
+    );
+  });
+  await t.step("PrometheusProto may be asked for and be the fallback", () => {
+    const s = resolveConfig({
+      scrapeConfigs: [job({
+        scrapeProtocols: ["PrometheusProto", "PrometheusText0.0.4"],
+        fallbackScrapeProtocol: "PrometheusProto",
+      })],
+    }).scrapeConfigs[0];
+    assertEquals(s.scrapeProtocols, ["PrometheusProto", "PrometheusText0.0.4"]);
+    assertEquals(s.fallbackScrapeProtocol, "PrometheusProto");
+  });
+  await t.step("YAML: job and global keys", () => {
+    const c = loadYamlConfig(
+      `global:
+  scrape_native_histograms: true
+  always_scrape_classic_histograms: yes
+scrape_configs:
+  - job_name: a
+  - job_name: b
+    scrape_native_histograms: false
+    always_scrape_classic_histograms: false
+`,
+      "prometheus.yml",
+    );
+    assertEquals(
+      c.scrapeConfigs.map((
+        s,
+      ) => [s.scrapeProtocols[0], s.scrapeNativeHistograms, s.alwaysScrapeClassicHistograms]),
+      [["PrometheusProto", true, true], ["OpenMetricsText1.0.0", false, false]],
+    );
+    assertEquals(
+      problems(yml("scrape_configs:\n  - job_name: j\n    scrape_native_histograms: sometimes\n")),
+      [
+        'prometheus.yml:3:31: scrape_configs[0].scrape_native_histograms: expected a boolean (true/false, yes/no, on/off), got "sometimes"',
+      ],
+    );
+  });
 });

@@ -57,11 +57,16 @@ export interface GlobalConfig {
   labelNameLengthLimit?: number;
   /** Default of every job's `labelValueLengthLimit` (0 = no limit). @default 0 */
   labelValueLengthLimit?: number;
+  /** Default of every job's `scrapeNativeHistograms`. @default false */
+  scrapeNativeHistograms?: boolean;
+  /** Default of every job's `alwaysScrapeClassicHistograms`. @default false */
+  alwaysScrapeClassicHistograms?: boolean;
 }
 
 /**
- * Exposition formats, named as Prometheus' `scrape_protocols`. ferry parses
- * the text formats; `PrometheusProto` (native histograms) is rejected at load.
+ * Exposition formats, named as Prometheus' `scrape_protocols`: the text
+ * formats, and `PrometheusProto` (delimited protobuf `MetricFamily`, the only
+ * one that carries native histograms).
  */
 export type ScrapeProtocol =
   | "OpenMetricsText1.0.0"
@@ -142,7 +147,12 @@ export interface ScrapeConfig extends HttpClientConfig {
   honorTimestamps?: boolean;
   /** Fail the scrape when it has more samples than this after metric relabeling (0 = no limit). @default global.sampleLimit */
   sampleLimit?: number;
-  /** Exposition formats asked for in `Accept`, most preferred first. @default global.scrapeProtocols */
+  /**
+   * Exposition formats asked for in `Accept`, most preferred first.
+   * @default global.scrapeProtocols when given there; else, with
+   * `scrapeNativeHistograms`, `PrometheusProto` followed by the defaults;
+   * else the defaults (as Prometheus 3)
+   */
   scrapeProtocols?: ScrapeProtocol[];
   /**
    * Format used when a target sends no Content-Type, one that does not parse,
@@ -153,6 +163,19 @@ export interface ScrapeConfig extends HttpClientConfig {
   enableCompression?: boolean;
   /** Series exposed with their own timestamps get staleness markers too. @default false */
   trackTimestampsStaleness?: boolean;
+  /**
+   * Ingest native histograms: `PrometheusProto` is put first in `Accept`
+   * (unless `scrapeProtocols` is given here or in `global`) and native
+   * histograms in protobuf scrapes are stored as such.
+   * @default global.scrapeNativeHistograms (false)
+   */
+  scrapeNativeHistograms?: boolean;
+  /**
+   * With native histograms, also store the classic (`_bucket`/`_sum`/`_count`)
+   * series of histograms that have both forms.
+   * @default global.alwaysScrapeClassicHistograms (false)
+   */
+  alwaysScrapeClassicHistograms?: boolean;
   /**
    * Largest uncompressed body, in bytes or as a size such as `"10MB"` (powers
    * of 2); a body this large or larger fails the scrape (0 = no limit).
@@ -300,8 +323,35 @@ export interface RemoteWriteConfig extends HttpClientConfig {
   headers?: Record<string, string>;
   /** Relabeling applied to series before they are sent (after external labels). */
   writeRelabelConfigs?: RelabelConfig[];
-  /** Batching and retry behaviour. */
+  /** Batching, sharding and retry behaviour. */
   queueConfig?: QueueConfig;
+  /**
+   * The protocol: Remote Write 1.0 (`prometheus.WriteRequest`) or 2.0
+   * (`io.prometheus.write.v2.Request`: symbols, inline metadata, start times).
+   * @default "prometheus.WriteRequest"
+   */
+  protobufMessage?: RemoteWriteMessage;
+  /**
+   * ferry's extension (YAML `fallback_to_rw1`): with RW 2.0, when the receiver
+   * answers 415 Unsupported Media Type, send RW 1.0 from then on (logged, and
+   * counted in `ferry_remote_storage_protocol_fallbacks_total`).
+   * @default false
+   */
+  fallbackToRw1?: boolean;
+  /** Send exemplars. @default false */
+  sendExemplars?: boolean;
+  /** Send native histograms. @default false */
+  sendNativeHistograms?: boolean;
+  /** RW 1.0 metadata requests (RW 2.0 always sends metadata inline). */
+  metadataConfig?: MetadataConfig;
+  /** OAuth 2.0 client credentials: a token fetched from `tokenUrl` is sent as Bearer. */
+  oauth2?: OAuth2Config;
+  /** AWS Signature Version 4 (Amazon Managed Service for Prometheus). */
+  sigv4?: SigV4Config;
+  /** TLS: CA, client certificate and key. */
+  tlsConfig?: TlsConfig;
+  /** `http://`, `https://` or `socks5://` proxy; `user:password@` becomes proxy basic auth. */
+  proxyUrl?: string;
   /**
    * ferry's extension (YAML `max_disk_bytes`): the most WAL this endpoint may
    * hold back undelivered, as bytes or a size such as `"512MB"` (powers of
@@ -312,6 +362,56 @@ export interface RemoteWriteConfig extends HttpClientConfig {
    * @default 0 (no cap)
    */
   maxDiskBytes?: number | string;
+}
+
+/** Remote-write protocols, by their `protobuf_message` name. */
+export type RemoteWriteMessage = "prometheus.WriteRequest" | "io.prometheus.write.v2.Request";
+
+/** Prometheus' `metadata_config`. */
+export interface MetadataConfig {
+  /** Send metric metadata. @default true */
+  send?: boolean;
+  /** How often RW 1.0 sends all metadata. @default "1m" */
+  sendInterval?: Duration;
+  /** Metadata entries per RW 1.0 metadata request. @default 2000 */
+  maxSamplesPerSend?: number;
+}
+
+/** OAuth 2.0 client credentials grant (RFC 6749 §4.4). */
+export interface OAuth2Config {
+  clientId: string;
+  /** Give `clientSecret` or `clientSecretFile` (or neither, for a public client). */
+  clientSecret?: string;
+  /** Read (trimmed) each time a token is fetched, so a rotated secret is picked up. */
+  clientSecretFile?: string;
+  /** Sent space-separated as `scope`. */
+  scopes?: string[];
+  /** The token endpoint, an http(s) URL. */
+  tokenUrl: string;
+  /** Extra form parameters of the token request. */
+  endpointParams?: Record<string, string>;
+  /** TLS for the token endpoint. */
+  tlsConfig?: TlsConfig;
+  /** Proxy for the token endpoint. */
+  proxyUrl?: string;
+}
+
+/**
+ * AWS SigV4 request signing. Credentials come from `accessKey`/`secretKey`,
+ * else from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+ * `AWS_SESSION_TOKEN`; the region from `region`, else `AWS_REGION` or
+ * `AWS_DEFAULT_REGION` (reading the environment needs `--allow-env`).
+ */
+export interface SigV4Config {
+  region?: string;
+  accessKey?: string;
+  secretKey?: string;
+  /** Not supported (needs the AWS SDK's profile files); rejected at load. */
+  profile?: string;
+  /** Not supported (needs STS AssumeRole); rejected at load. */
+  roleArn?: string;
+  /** @default "aps" */
+  serviceName?: string;
 }
 
 /** Remote-write queue tuning, as Prometheus' `queue_config`. */
@@ -332,6 +432,14 @@ export interface QueueConfig {
   maxBackoff?: Duration;
   /** Retry on HTTP 429 like on 5xx. @default false */
   retryOnHttp429?: boolean;
+  /** Samples older than this are dropped instead of sent (0: never). @default "0s" */
+  sampleAgeLimit?: Duration;
+  /**
+   * ferry's extension (YAML `max_bytes_per_send`): a batch is sent once its
+   * encoded size would pass this many bytes (before compression).
+   * @default 4194304 (4 MiB)
+   */
+  maxBytesPerSend?: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -374,12 +482,14 @@ export interface ResolvedScrapeConfig extends ResolvedHttpClient {
   honorLabels: boolean;
   honorTimestamps: boolean;
   sampleLimit: number;
-  /** Non-empty, no duplicates, no `PrometheusProto`. */
+  /** Non-empty, no duplicates. */
   scrapeProtocols: ScrapeProtocol[];
   /** "" when none. */
   fallbackScrapeProtocol: ScrapeProtocol | "";
   enableCompression: boolean;
   trackTimestampsStaleness: boolean;
+  scrapeNativeHistograms: boolean;
+  alwaysScrapeClassicHistograms: boolean;
   /** Bytes; 0: no limit. */
   bodySizeLimit: number;
   labelLimit: number;
@@ -448,6 +558,36 @@ export interface ResolvedQueueConfig {
   minBackoffMs: number;
   maxBackoffMs: number;
   retryOnHttp429: boolean;
+  /** 0: no limit. */
+  sampleAgeLimitMs: number;
+  maxBytesPerSend: number;
+}
+
+export interface ResolvedMetadataConfig {
+  send: boolean;
+  sendIntervalMs: number;
+  maxSamplesPerSend: number;
+}
+
+export interface ResolvedOAuth2 {
+  clientId: string;
+  clientSecret: string;
+  /** "" when the secret is inline. */
+  clientSecretFile: string;
+  scopes: string[];
+  tokenUrl: string;
+  endpointParams: Record<string, string>;
+  tlsConfig: ResolvedTlsConfig;
+  proxyUrl: string;
+}
+
+export interface ResolvedSigV4 {
+  /** "" : from `AWS_REGION` (or `AWS_DEFAULT_REGION`) at request time. */
+  region: string;
+  /** "" : from the environment at request time. */
+  accessKey: string;
+  secretKey: string;
+  serviceName: string;
 }
 
 export interface ResolvedRemoteWrite extends ResolvedHttpClient {
@@ -457,6 +597,17 @@ export interface ResolvedRemoteWrite extends ResolvedHttpClient {
   headers: Record<string, string>;
   writeRelabelConfigs: ResolvedRelabelConfig[];
   queue: ResolvedQueueConfig;
+  protobufMessage: RemoteWriteMessage;
+  fallbackToRw1: boolean;
+  sendExemplars: boolean;
+  sendNativeHistograms: boolean;
+  metadata: ResolvedMetadataConfig;
+  /** At most one of oauth2, sigv4, basicAuth, authorization is set. */
+  oauth2?: ResolvedOAuth2;
+  sigv4?: ResolvedSigV4;
+  tlsConfig: ResolvedTlsConfig;
+  /** "" when none. */
+  proxyUrl: string;
   /** WAL bytes this endpoint may hold back undelivered; 0: no cap. */
   maxDiskBytes: number;
 }

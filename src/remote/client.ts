@@ -1,15 +1,39 @@
 /**
- * One remote-write HTTP request: headers, authentication, timeout, and the
- * classification of the outcome (delivered, retry, or give up).
+ * One remote-write HTTP request: protocol headers (RW 1.0 or 2.0),
+ * authentication (applied per attempt, after the body is built, so SigV4
+ * signs the final body), TLS and proxy, timeout, and the classification of
+ * the outcome (delivered with the receiver's written counts, retry, or give
+ * up).
  *
  * @module
  */
 
-import { authorizationHeader, basicAuthHeader } from "../util/httpauth.ts";
-import type { ResolvedRemoteWrite } from "../config/types.ts";
+import { basicAuthHeader, type RequestAuth, requestAuth } from "../util/httpauth.ts";
+import type { RemoteWriteMessage, ResolvedRemoteWrite } from "../config/types.ts";
+import { ScrapeHttpClient } from "../scrape/http.ts";
+
+/** `protobuf_message` of Remote Write 1.0. */
+export const RW1: RemoteWriteMessage = "prometheus.WriteRequest";
+/** `protobuf_message` of Remote Write 2.0. */
+export const RW2: RemoteWriteMessage = "io.prometheus.write.v2.Request";
 
 /** `X-Prometheus-Remote-Write-Version` for RW 1.0. */
 export const REMOTE_WRITE_VERSION_1 = "0.1.0";
+/** `X-Prometheus-Remote-Write-Version` for RW 2.0. */
+export const REMOTE_WRITE_VERSION_2 = "2.0.0";
+
+/** `Content-Type` per protocol. */
+export const CONTENT_TYPES: Readonly<Record<RemoteWriteMessage, string>> = {
+  "prometheus.WriteRequest": "application/x-protobuf",
+  "io.prometheus.write.v2.Request": "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+};
+
+/** Response headers in which a receiver reports what it wrote (RW 2.0; RW 1.0 receivers may send them too). */
+export const WRITTEN_HEADERS = {
+  samples: "X-Prometheus-Remote-Write-Samples-Written",
+  histograms: "X-Prometheus-Remote-Write-Histograms-Written",
+  exemplars: "X-Prometheus-Remote-Write-Exemplars-Written",
+} as const;
 
 /** How many bytes of an error response body are kept for the error message. */
 export const ERROR_BODY_BYTES = 512;
@@ -33,12 +57,24 @@ const TRANSPORT_HEADERS: ReadonlySet<string> = new Set([
   "transfer-encoding",
 ]);
 
+/** What the receiver says it wrote, from the `…-Written` response headers. */
+export interface WrittenCounts {
+  samples: number;
+  histograms: number;
+  exemplars: number;
+}
+
 /** The outcome of one send. */
 export type SendResult =
-  | { kind: "ok"; status: number }
+  | {
+    kind: "ok";
+    status: number;
+    /** Present when the response had at least one `…-Written` header (a missing one counts 0). */
+    written?: WrittenCounts;
+  }
   | {
     kind: "recoverable";
-    /** HTTP status, or 0 for a network error, timeout or abort. */
+    /** HTTP status, or 0 for a network error, timeout, abort or failed authentication. */
     status: number;
     error: string;
     /** Server-requested delay from `Retry-After`, in ms. */
@@ -50,10 +86,12 @@ export type SendResult =
 export interface RemoteWriteClientOptions {
   /** ferry's version, sent as `User-Agent: ferry/<version>`. */
   version: string;
-  /** The fetch to use (tests). @default globalThis.fetch */
+  /** The fetch to use (tests); also used for OAuth 2.0 token requests. @default globalThis.fetch */
   fetch?: typeof fetch;
-  /** Wall clock in ms, for HTTP-date `Retry-After`. @default Date.now */
+  /** Wall clock in ms, for HTTP-date `Retry-After` and token expiry. @default Date.now */
   now?: () => number;
+  /** How the `Deno.HttpClient` for `tls_config`/`proxy_url` is made and its files read (tests). */
+  httpClient?: ConstructorParameters<typeof ScrapeHttpClient>[1];
 }
 
 /** Per-send options. */
@@ -62,16 +100,21 @@ export interface SendOptions {
   attempt?: number;
   /** Aborts the request (shutdown). */
   signal?: AbortSignal;
+  /** The protocol of the body. @default RW 1.0 */
+  protocol?: RemoteWriteMessage;
 }
 
-/** Sends snappy-compressed `WriteRequest` bodies to one endpoint. */
+/** Sends snappy-compressed write requests to one endpoint. */
 export class RemoteWriteClient {
   /** The endpoint URL with any password redacted, for logs and metrics. */
   readonly displayUrl: string;
   readonly #config: ResolvedRemoteWrite;
-  readonly #url: string;
+  readonly #url: URL;
   readonly #urlAuth: string | undefined;
-  readonly #baseHeaders: [string, string][];
+  readonly #auth: RequestAuth | undefined;
+  readonly #http: ScrapeHttpClient;
+  readonly #userHeaders: [string, string][];
+  readonly #userAgent: string;
   readonly #fetch: typeof fetch;
   readonly #now: () => number;
 
@@ -90,42 +133,52 @@ export class RemoteWriteClient {
       u.username = "";
       u.password = "";
     }
-    this.#url = u.toString();
+    this.#url = u;
+    this.#auth = requestAuth(config, { fetch: this.#fetch, now: this.#now });
+    this.#http = new ScrapeHttpClient(config, opts.httpClient);
     const headers: [string, string][] = [];
     for (const [name, value] of Object.entries(config.headers)) {
       const lower = name.toLowerCase();
       if (RESERVED_HEADERS.has(lower) || TRANSPORT_HEADERS.has(lower)) continue;
       headers.push([name, value]);
     }
-    headers.push(
-      ["Content-Encoding", "snappy"],
-      ["Content-Type", "application/x-protobuf"],
-      ["User-Agent", `ferry/${opts.version}`],
-      ["X-Prometheus-Remote-Write-Version", REMOTE_WRITE_VERSION_1],
-    );
-    this.#baseHeaders = headers;
+    this.#userHeaders = headers;
+    this.#userAgent = `ferry/${opts.version}`;
   }
 
-  /** Builds the request headers; reads credential files now. */
-  async headers(attempt = 0): Promise<Headers> {
+  /** The request headers before authentication. */
+  headers(opts: { attempt?: number; protocol?: RemoteWriteMessage } = {}): Headers {
+    const protocol = opts.protocol ?? RW1;
     const h = new Headers();
-    for (const [n, v] of this.#baseHeaders) h.set(n, v);
+    for (const [n, v] of this.#userHeaders) h.set(n, v);
+    h.set("Content-Encoding", "snappy");
+    h.set("Content-Type", CONTENT_TYPES[protocol]);
+    h.set("User-Agent", this.#userAgent);
+    h.set(
+      "X-Prometheus-Remote-Write-Version",
+      protocol === RW2 ? REMOTE_WRITE_VERSION_2 : REMOTE_WRITE_VERSION_1,
+    );
+    const attempt = opts.attempt ?? 0;
     if (attempt > 0) h.set("Retry-Attempt", String(attempt));
-    const auth = await this.#authorization();
-    if (auth !== undefined) h.set("Authorization", auth);
     return h;
-  }
-
-  async #authorization(): Promise<string | undefined> {
-    return await authorizationHeader(this.#config) ?? this.#urlAuth;
   }
 
   /** POSTs one compressed body and classifies the outcome. Never throws. */
   async send(body: Uint8Array, opts: SendOptions = {}): Promise<SendResult> {
-    let headers: Headers;
+    const headers = this.headers(opts);
+    let client: Deno.HttpClient | undefined;
     try {
-      headers = await this.headers(opts.attempt ?? 0);
+      if (this.#auth !== undefined) {
+        await this.#auth.apply(
+          { method: "POST", url: this.#url, headers, body },
+          opts.signal,
+        );
+      } else if (this.#urlAuth !== undefined) {
+        headers.set("Authorization", this.#urlAuth);
+      }
+      client = await this.#http.get();
     } catch (e) {
+      if (opts.signal?.aborted) return { kind: "recoverable", status: 0, error: "aborted" };
       return { kind: "recoverable", status: 0, error: errorText(e) };
     }
     const timeoutMs = this.#config.remoteTimeoutMs;
@@ -133,13 +186,15 @@ export class RemoteWriteClient {
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     let res: Response;
     try {
-      res = await this.#fetch(this.#url, {
+      const init: RequestInit & { client?: Deno.HttpClient } = {
         method: "POST",
         headers,
         body: body as Uint8Array<ArrayBuffer>,
         signal,
         redirect: this.#config.followRedirects ? "follow" : "manual",
-      });
+      };
+      if (client !== undefined) init.client = client;
+      res = await this.#fetch(this.#url.href, init);
     } catch (e) {
       return {
         kind: "recoverable",
@@ -152,13 +207,17 @@ export class RemoteWriteClient {
     try {
       text = await drainBody(res, kind === "ok" ? 0 : ERROR_BODY_BYTES);
     } catch (e) {
-      if (kind === "ok") {
-        // Delivered: the status line is what counts; the body must be ignored.
-        return { kind: "ok", status: res.status };
+      // Delivered: the status line is what counts; the body must be ignored.
+      if (kind !== "ok") {
+        text = `(reading body: ${failureText(e, opts.signal, timeout, timeoutMs)})`;
       }
-      text = `(reading body: ${failureText(e, opts.signal, timeout, timeoutMs)})`;
     }
-    if (kind === "ok") return { kind, status: res.status };
+    if (kind === "ok") {
+      const written = parseWritten(res.headers);
+      return written === undefined
+        ? { kind, status: res.status }
+        : { kind, status: res.status, written };
+    }
     const error = `server returned HTTP status ${res.status} ${res.statusText}`.trimEnd() +
       (text ? `: ${text}` : "");
     if (kind === "permanent") return { kind, status: res.status, error };
@@ -167,6 +226,30 @@ export class RemoteWriteClient {
       ? { kind, status: res.status, error }
       : { kind, status: res.status, error, retryAfterMs };
   }
+
+  /** Releases the TLS/proxy clients and the auth's (the endpoint stopped). */
+  close(): void {
+    this.#http.close();
+    this.#auth?.close?.();
+  }
+}
+
+/**
+ * The `…-Written` response headers, or undefined when none is present. A
+ * missing or unparsable header counts 0, as Prometheus reads them.
+ */
+export function parseWritten(h: Headers): WrittenCounts | undefined {
+  const s = h.get(WRITTEN_HEADERS.samples);
+  const hi = h.get(WRITTEN_HEADERS.histograms);
+  const e = h.get(WRITTEN_HEADERS.exemplars);
+  if (!s && !hi && !e) return undefined;
+  return { samples: count(s), histograms: count(hi), exemplars: count(e) };
+}
+
+function count(v: string | null): number {
+  if (v === null) return 0;
+  const t = v.trim();
+  return /^\d+$/.test(t) ? Number(t) : 0;
 }
 
 /**

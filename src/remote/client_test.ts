@@ -1,9 +1,11 @@
 import {
   classifyStatus,
   parseRetryAfter,
+  parseWritten,
   redactUrl,
   RemoteWriteClient,
   type SendResult,
+  type WrittenCounts,
 } from "./client.ts";
 import { assert, assertEquals, rwConfig } from "./test_util.ts";
 import type { ResolvedRemoteWrite } from "../config/types.ts";
@@ -314,4 +316,179 @@ Deno.test("client: parseRetryAfter and redactUrl", () => {
   assertEquals(parseRetryAfter("Fri, 21 Aug 2026 12:01:00 GMT", NOW), 60_000);
   assertEquals(redactUrl("https://u:p@h/x"), "https://u:xxxxx@h/x");
   assertEquals(redactUrl("https://h/x?a=b"), "https://h/x?a=b");
+});
+
+Deno.test("client: RW 2.0 protocol headers; user headers cannot override them", async () => {
+  const config = rwConfig("http://x/w", {
+    headers: { "Content-Type": "text/plain", "X-Prometheus-Remote-Write-Version": "0.1.0" },
+  });
+  const { c, seen } = client(config, () => new Response(null, { status: 204 }));
+  await c.send(BODY, { protocol: "io.prometheus.write.v2.Request" });
+  assertEquals(
+    seen[0].headers.get("content-type"),
+    "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+  );
+  assertEquals(seen[0].headers.get("x-prometheus-remote-write-version"), "2.0.0");
+  assertEquals(seen[0].headers.get("content-encoding"), "snappy");
+  await c.send(BODY, { protocol: "prometheus.WriteRequest" });
+  assertEquals(seen[1].headers.get("content-type"), "application/x-protobuf");
+  assertEquals(seen[1].headers.get("x-prometheus-remote-write-version"), "0.1.0");
+});
+
+Deno.test("client: written counts from the response headers", async (t) => {
+  const cases: [string, Record<string, string>, WrittenCounts | undefined][] = [
+    ["none", {}, undefined],
+    ["all three", {
+      "X-Prometheus-Remote-Write-Samples-Written": "10",
+      "X-Prometheus-Remote-Write-Histograms-Written": "2",
+      "X-Prometheus-Remote-Write-Exemplars-Written": "1",
+    }, { samples: 10, histograms: 2, exemplars: 1 }],
+    ["one present: the others count 0", { "X-Prometheus-Remote-Write-Samples-Written": "7" }, {
+      samples: 7,
+      histograms: 0,
+      exemplars: 0,
+    }],
+    ["unparsable counts 0", { "X-Prometheus-Remote-Write-Samples-Written": "lots" }, {
+      samples: 0,
+      histograms: 0,
+      exemplars: 0,
+    }],
+  ];
+  for (const [name, headers, want] of cases) {
+    await t.step(name, async () => {
+      const { c } = client(
+        rwConfig("http://x/w"),
+        () => new Response(null, { status: 204, headers }),
+      );
+      const res = await c.send(BODY);
+      assert(res.kind === "ok");
+      assertEquals(res.written, want);
+      assertEquals(parseWritten(new Headers(headers)), want);
+    });
+  }
+});
+
+Deno.test("client: sigv4 signs the final body; oauth2 sends the fetched token", async (t) => {
+  await t.step("sigv4", async () => {
+    const { c, seen } = client(
+      rwConfig(
+        "https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write",
+        {
+          sigv4: {
+            region: "us-east-1",
+            accessKey: "AKIDEXAMPLE",
+            secretKey: "secret",
+            serviceName: "aps",
+          },
+        },
+      ),
+      () => new Response(null, { status: 204 }),
+    );
+    assertEquals((await c.send(BODY, { attempt: 1 })).kind, "ok");
+    const h = seen[0].headers;
+    assert(
+      h.get("authorization")?.startsWith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"),
+      String(h.get("authorization")),
+    );
+    assert(h.get("x-amz-date") !== null, "x-amz-date");
+    // The protocol headers are among the signed ones.
+    assert(h.get("authorization")!.includes("content-type"), String(h.get("authorization")));
+  });
+  await t.step("oauth2", async () => {
+    const { c, seen } = client(
+      rwConfig("http://x/w", {
+        oauth2: {
+          clientId: "id",
+          clientSecret: "s3cret",
+          clientSecretFile: "",
+          scopes: [],
+          tokenUrl: "http://auth.example/token",
+          endpointParams: {},
+          tlsConfig: { ca: "", caFile: "", cert: "", certFile: "", key: "", keyFile: "" },
+          proxyUrl: "",
+        },
+      }),
+      (req) =>
+        req.url === "http://auth.example/token"
+          ? Response.json({ access_token: "tok-1", token_type: "Bearer", expires_in: 3600 })
+          : new Response(null, { status: 204 }),
+    );
+    assertEquals((await c.send(BODY)).kind, "ok");
+    const write = seen.find((r) => r.url === "http://x/w")!;
+    assertEquals(write.headers.get("authorization"), "Bearer tok-1");
+  });
+  await t.step("a failing token endpoint is a recoverable error", async () => {
+    const { c } = client(
+      rwConfig("http://x/w", {
+        oauth2: {
+          clientId: "id",
+          clientSecret: "s3cret",
+          clientSecretFile: "",
+          scopes: [],
+          tokenUrl: "http://auth.example/token",
+          endpointParams: {},
+          tlsConfig: { ca: "", caFile: "", cert: "", certFile: "", key: "", keyFile: "" },
+          proxyUrl: "",
+        },
+      }),
+      () => new Response("down", { status: 503 }),
+    );
+    const res = await c.send(BODY);
+    assertEquals([res.kind, res.status], ["recoverable", 0]);
+    assert(res.kind === "recoverable" && !res.error.includes("s3cret"), "no secret in errors");
+  });
+});
+
+Deno.test("client: tls_config and proxy_url go through a Deno.HttpClient passed to fetch", async () => {
+  const made: unknown[] = [];
+  const fakeClient = { close() {} } as unknown as Deno.HttpClient;
+  const seenInit: (RequestInit & { client?: Deno.HttpClient })[] = [];
+  const f = ((_input: RequestInfo | URL, init?: RequestInit) => {
+    seenInit.push(init as RequestInit & { client?: Deno.HttpClient });
+    return Promise.resolve(new Response(null, { status: 204 }));
+  }) as typeof fetch;
+  const c = new RemoteWriteClient(
+    rwConfig("https://x/w", { proxyUrl: "http://user:pw@proxy:3128" }),
+    {
+      version: "t",
+      fetch: f,
+      httpClient: {
+        create: (o) => {
+          made.push(o);
+          return fakeClient;
+        },
+      },
+    },
+  );
+  assertEquals((await c.send(BODY)).kind, "ok");
+  assertEquals(seenInit[0].client, fakeClient);
+  assertEquals(made, [{
+    proxy: {
+      transport: "http",
+      url: "http://proxy:3128/",
+      basicAuth: { username: "user", password: "pw" },
+    },
+  }]);
+  c.close();
+});
+
+Deno.test("client: an unreadable CA file is a recoverable error naming the file", async () => {
+  const { c } = client(
+    rwConfig("https://x/w", {
+      tlsConfig: {
+        ca: "",
+        caFile: "/nonexistent/ca.pem",
+        cert: "",
+        certFile: "",
+        key: "",
+        keyFile: "",
+      },
+    }),
+    () => new Response(null, { status: 204 }),
+  );
+  const res = await c.send(BODY);
+  assert(
+    res.kind === "recoverable" && res.error.includes("/nonexistent/ca.pem"),
+    JSON.stringify(res),
+  );
 });

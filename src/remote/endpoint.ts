@@ -1,19 +1,42 @@
 /**
  * One remote-write endpoint: tails the WAL from its persisted cursor, maps
- * series refs to (transformed) labels, batches, sends with retries, and
- * acknowledges delivered WAL positions.
+ * series refs to (transformed) labels, batches samples, native histograms and
+ * exemplars over a dynamic number of shards, sends them as Remote Write 1.0
+ * or 2.0 with retries, and acknowledges delivered WAL positions.
  *
  * Endpoints are independent: each has its own cursor, WAL reader, queue and
  * HTTP client, and only pulls from the WAL, so a dead receiver stalls only its
  * own endpoint (its reader pauses when its queue is full) — never another
  * endpoint, and never the WAL writer.
  *
+ * Sending rules (as Prometheus, plus what the issue asks for):
+ * - 2xx delivers; the receiver's `X-Prometheus-Remote-Write-*-Written`
+ *   counts, when present, say how much it took: the rest is counted as
+ *   failed (a partial write). For RW 2.0, a 2xx without any of those headers
+ *   means a 1.x receiver that ignored the Content-Type: the batch counts as
+ *   failed and is not retried.
+ * - 5xx, network errors and (with `retry_on_http_429`) 429 are retried with
+ *   exponential backoff from `min_backoff` to `max_backoff`; `Retry-After`
+ *   (seconds or HTTP date) replaces the backoff, capped at
+ *   `max(max_backoff, 5m)` so a confused receiver cannot park the endpoint
+ *   for hours.
+ * - 413 splits the batch in halves sent one after the other (recursively);
+ *   a single item, or a body under `MIN_SPLIT_BODY_BYTES` (no receiver limits
+ *   bodies that small, so size is not the problem), is dropped as failed.
+ * - 415 to a RW 2.0 request with `fallbackToRw1`: the endpoint sends RW 1.0
+ *   from then on (logged once, counted) and resends the batch at once.
+ *   Without it, 415 is a permanent failure like other 4xx.
+ * - `sample_age_limit`: items older than now − limit are dropped when read
+ *   and again before every attempt, counted with reason `too_old`.
+ *
  * @module
  */
 
-import type { ResolvedRemoteWrite } from "../config/types.ts";
+import type { RemoteWriteMessage, ResolvedRemoteWrite } from "../config/types.ts";
 import type { Registry } from "../metrics/registry.ts";
+import { CUSTOM_BUCKETS_SCHEMA } from "../model/histogram.ts";
 import type { Labels } from "../model/labels.ts";
+import { metricKind } from "../model/metadata.ts";
 import {
   comparePositions,
   type DeliveryCursor,
@@ -24,12 +47,44 @@ import {
 import { log } from "../util/log.ts";
 import { realClock } from "../util/clock.ts";
 import protobuf from "protobufjs";
-import { RemoteWriteClient } from "./client.ts";
-import { encodeWriteRequest, snappyEncode } from "./codec.ts";
-import { RemoteMetrics, type WalDropReason } from "./metrics.ts";
-import { AckTracker, type Batch, type ChunkEntry, type Clock, SampleQueue } from "./queue.ts";
+import {
+  RemoteWriteClient,
+  type RemoteWriteClientOptions,
+  RW1,
+  RW2,
+  type SendResult,
+} from "./client.ts";
+import {
+  encodeMetadataRequest,
+  encodeWriteRequest,
+  encodeWriteRequestV2,
+  type MetadataEntry,
+  snappyEncode,
+  type WriteBatch,
+} from "./codec.ts";
+import { type ItemKind, RemoteMetrics, type WalDropReason } from "./metrics.ts";
+import {
+  AckTracker,
+  type AgeDrops,
+  type Batch,
+  type ChunkEntry,
+  type Clock,
+  SampleQueue,
+  type Shard,
+  type ShardSet,
+  withoutOlderThan,
+} from "./queue.ts";
+import { ShardTuner } from "./shards.ts";
 
 const logger = log("remote");
+
+/** Metric metadata of one family, as the scrape loops report it. */
+export interface FamilyMetadata {
+  metric: string;
+  type: string;
+  help: string;
+  unit: string;
+}
 
 /** What an endpoint needs from the rest of the agent. */
 export interface RemoteEndpointDeps {
@@ -45,6 +100,26 @@ export interface RemoteEndpointDeps {
   fetch?: typeof fetch;
   /** Time source. @default the system clock */
   clock?: Clock;
+  /** The metadata of the scraped families, for RW 1.0 metadata requests. Default: none. */
+  metadata?: () => Iterable<FamilyMetadata>;
+  /** How often the shard count is recomputed. @default 10_000 */
+  shardUpdateIntervalMs?: number;
+  /** How the TLS/proxy HTTP client is made (tests). */
+  httpClient?: RemoteWriteClientOptions["httpClient"];
+}
+
+/** Counters of one item kind in `EndpointStatus`. */
+export interface ItemStatus {
+  /** Delivered (2xx, and within the receiver's written counts). */
+  sent: number;
+  /** Rejected permanently, or missing from the receiver's written counts. */
+  failed: number;
+  /** Re-sent after recoverable failures (counted per retry). */
+  retried: number;
+  /** Never sent: write relabeling, unknown series, too old, or dropped by the WAL. */
+  dropped: number;
+  /** Read from the WAL and not yet settled. */
+  pending: number;
 }
 
 /** A snapshot of an endpoint's state. */
@@ -52,16 +127,30 @@ export interface EndpointStatus {
   name: string;
   /** The URL with any password redacted. */
   url: string;
+  /** The protocol in use (`protobuf_message`); RW 1.0 after a fallback. */
+  protocol: RemoteWriteMessage;
+  /** Whether the endpoint fell back from RW 2.0 to RW 1.0. */
+  fellBack: boolean;
+  /** Shards sending now. */
+  shards: number;
+  /** What the throughput calculation wants (unrounded, before clamping). */
+  desiredShards: number;
+  minShards: number;
+  maxShards: number;
   /** Samples delivered (2xx). */
   samplesSent: number;
-  /** Samples in requests rejected permanently (non-retryable status). */
+  /** Samples the receiver rejected or did not write. */
   samplesFailed: number;
   /** Samples re-sent after recoverable failures (counted per retry). */
   samplesRetried: number;
-  /** Samples never sent: dropped by write relabeling, of unknown series, or by the WAL (retention, disk cap). */
+  /** Samples never sent: write relabeling, unknown series, too old, or dropped by the WAL. */
   samplesDropped: number;
   /** Samples read from the WAL and not yet settled. */
   samplesPending: number;
+  /** Native histogram samples. */
+  histograms: ItemStatus;
+  /** Exemplars. */
+  exemplars: ItemStatus;
   /** Compressed bytes of delivered requests. */
   bytesSent: number;
   /** The last send error, or "". */
@@ -77,8 +166,36 @@ export interface EndpointStatus {
 /** On close, reading stops once the reader has waited this long with nothing pending. */
 export const DRAIN_QUIET_MS = 100;
 
+/** Default interval of the shard calculation. */
+export const SHARD_UPDATE_INTERVAL_MS = 10_000;
+
+/**
+ * A 413 answer to a body smaller than this is not about its size (no real
+ * receiver limits bodies that small): the batch is dropped, not split.
+ */
+export const MIN_SPLIT_BODY_BYTES = 4096;
+
+/** RW 1.0 metadata is sent at most this often, whatever `send_interval` says. */
+const MIN_METADATA_INTERVAL_MS = 1_000;
+
+/** `Retry-After` is honoured up to `max(max_backoff, this)`. */
+export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+
 /** Cache entries are swept for series the WAL no longer knows once the cache doubles. */
 const MIN_SWEEP_SIZE = 1024;
+
+/** Items of one request, per kind. */
+interface Counts {
+  samples: number;
+  histograms: number;
+  exemplars: number;
+}
+
+function countsOf(d: WriteBatch): Counts {
+  return { samples: d.length, histograms: d.histogramCount, exemplars: d.exemplarCount };
+}
+
+const KINDS: readonly ItemKind[] = ["samples", "histograms", "exemplars"];
 
 /** Sends the WAL's samples to one remote-write URL. */
 export class RemoteEndpoint {
@@ -92,9 +209,13 @@ export class RemoteEndpoint {
   /** Encoded label blocks of the transformed label sets (kept alive by `#cache`). */
   readonly #labelBlocks = new WeakMap<Labels, Uint8Array>();
   readonly #queue: SampleQueue;
+  readonly #tuner: ShardTuner;
+  readonly #shardIntervalMs: number;
   /** ref → transformed labels, or null when write relabeling drops the series. */
   readonly #cache = new Map<number, Labels | null>();
   #sweepAt = MIN_SWEEP_SIZE;
+  #protocol: RemoteWriteMessage;
+  readonly #metadataOf: (key: number) => ReturnType<WalSource["metadata"]>;
 
   #cursor: DeliveryCursor | null = null;
   #tracker: AckTracker | null = null;
@@ -105,15 +226,22 @@ export class RemoteEndpoint {
   /** The reader is waiting for the WAL (caught up, or reading). */
   #readerWaiting = false;
   #chunksRead = 0;
+  readonly #senders = new Set<Promise<void>>();
 
-  #samplesSent = 0;
-  #samplesFailed = 0;
-  #samplesRetried = 0;
-  #samplesDropped = 0;
+  readonly #stats: Record<ItemKind, Omit<ItemStatus, "pending">> = {
+    samples: { sent: 0, failed: 0, retried: 0, dropped: 0 },
+    histograms: { sent: 0, failed: 0, retried: 0, dropped: 0 },
+    exemplars: { sent: 0, failed: 0, retried: 0, dropped: 0 },
+  };
   #bytesSent = 0;
   #lastError = "";
   #lastErrorTime: number | null = null;
   #lastSendTime: number | null = null;
+  /** Clock time the last batch finished sending (any outcome), for the reshard guard. */
+  #lastBatchDone = -Infinity;
+  /** No resharding before this clock time (set while retrying recoverable errors). */
+  #reshardAfter = -Infinity;
+  #highestQueuedTs = -Infinity;
   #highestSentTs = -Infinity;
 
   constructor(config: ResolvedRemoteWrite, deps: RemoteEndpointDeps) {
@@ -121,29 +249,56 @@ export class RemoteEndpoint {
     this.#config = config;
     this.#deps = deps;
     this.#clock = deps.clock ?? realClock;
+    this.#protocol = config.protobufMessage;
     this.#client = new RemoteWriteClient(config, {
       version: deps.version,
       fetch: deps.fetch,
       now: () => this.#clock.now(),
+      httpClient: deps.httpClient,
     });
     const q = config.queue;
+    const minShards = Math.max(1, q.minShards);
+    const maxShards = Math.max(minShards, q.maxShards);
     this.#queue = new SampleQueue({
-      shards: 1, // one in-flight batch per endpoint for now; the queue and ack support more
+      shards: minShards,
       maxSamplesPerSend: q.maxSamplesPerSend,
+      maxBytesPerSend: q.maxBytesPerSend > 0 ? q.maxBytesPerSend : Infinity,
       capacity: q.capacity,
       batchSendDeadlineMs: q.batchSendDeadlineMs,
       clock: this.#clock,
     });
+    this.#shardIntervalMs = Math.max(1, deps.shardUpdateIntervalMs ?? SHARD_UPDATE_INTERVAL_MS);
+    this.#tuner = new ShardTuner({ minShards, maxShards, intervalMs: this.#shardIntervalMs });
+    const source = deps.source;
+    this.#metadataOf = (ref) => source.metadata(ref);
+    const queue = this.#queue;
     this.#metrics = new RemoteMetrics(deps.registry, {
       name: config.name,
       url: this.#client.displayUrl,
-      pending: () => this.#queue.pending,
+      pending: (k) =>
+        k === "samples"
+          ? queue.pendingSamples
+          : k === "histograms"
+          ? queue.pendingHistograms
+          : queue.pendingExemplars,
+      shards: () => queue.shards,
+      desiredShards: () => this.#tuner.desired,
+      minShards,
+      maxShards,
+      shardCapacity: q.capacity,
+      maxSamplesPerSend: q.maxSamplesPerSend,
     });
+    this.#metrics.setProtocol(this.#protocol);
   }
 
   /** The endpoint URL with any password redacted. */
   get url(): string {
     return this.#client.displayUrl;
+  }
+
+  /** The protocol in use (RW 1.0 after a fallback). */
+  get protocol(): RemoteWriteMessage {
+    return this.#protocol;
   }
 
   /**
@@ -169,6 +324,7 @@ export class RemoteEndpoint {
     if (!this.#running) {
       this.#readCtl.abort();
       this.#sendCtl.abort();
+      this.#client.close();
       this.#metrics.dispose();
       return;
     }
@@ -181,7 +337,7 @@ export class RemoteEndpoint {
           logger.warn("drain deadline passed; the rest stays in the WAL", {
             endpoint: this.name,
             url: this.url,
-            samples: this.#queue.pending,
+            items: this.#queue.pending,
           });
         }
         this.#readCtl.abort();
@@ -218,8 +374,8 @@ export class RemoteEndpoint {
    */
   recordWalDrop(reason: WalDropReason, samples: number): void {
     if (samples <= 0) return;
-    this.#metrics.droppedByWal[reason].inc(samples);
-    this.#samplesDropped += samples;
+    this.#metrics.dropped("samples", reason).inc(samples);
+    this.#stats.samples.dropped += samples;
   }
 
   /** A snapshot of counters and positions. */
@@ -229,14 +385,24 @@ export class RemoteEndpoint {
     const pos = acked && saved && comparePositions(saved, acked) > 0
       ? saved
       : acked ?? saved ?? { segment: 0, offset: 0 };
+    const s = this.#stats, q = this.#queue, cfg = this.#config.queue;
+    const minShards = Math.max(1, cfg.minShards);
     return {
       name: this.name,
       url: this.#client.displayUrl,
-      samplesSent: this.#samplesSent,
-      samplesFailed: this.#samplesFailed,
-      samplesRetried: this.#samplesRetried,
-      samplesDropped: this.#samplesDropped,
-      samplesPending: this.#queue.pending,
+      protocol: this.#protocol,
+      fellBack: this.#protocol !== this.#config.protobufMessage,
+      shards: q.shards,
+      desiredShards: Math.round(this.#tuner.desired * 100) / 100,
+      minShards,
+      maxShards: Math.max(minShards, cfg.maxShards),
+      samplesSent: s.samples.sent,
+      samplesFailed: s.samples.failed,
+      samplesRetried: s.samples.retried,
+      samplesDropped: s.samples.dropped,
+      samplesPending: q.pendingSamples,
+      histograms: { ...s.histograms, pending: q.pendingHistograms },
+      exemplars: { ...s.exemplars, pending: q.pendingExemplars },
       bytesSent: this.#bytesSent,
       lastError: this.#lastError,
       lastErrorTime: this.#lastErrorTime,
@@ -260,16 +426,20 @@ export class RemoteEndpoint {
       logger.info("remote endpoint starting", {
         endpoint: this.name,
         url: this.url,
+        protocol: this.#protocol,
+        shards: this.#queue.shards,
         segment: start.segment,
         offset: start.offset,
       });
-      const senders: Promise<void>[] = [];
-      for (let s = 0; s < this.#queue.shards; s++) senders.push(this.#sendLoop(s));
-      await Promise.all([this.#readLoop(start), ...senders]);
+      this.#startSenders(this.#queue.current);
+      const reading = this.#readLoop(start).finally(() => this.#readCtl.abort());
+      await Promise.all([reading, this.#shardLoop(), this.#metadataLoop()]);
+      while (this.#senders.size > 0) await Promise.all([...this.#senders]);
     } finally {
       signal.removeEventListener("abort", stop);
       this.#readCtl.abort();
       this.#ack();
+      this.#client.close();
       logger.info("remote endpoint stopped", { endpoint: this.name, url: this.url });
     }
   }
@@ -316,36 +486,110 @@ export class RemoteEndpoint {
   /** Queues one chunk; false when stopped part-way (the chunk then stays unacknowledged). */
   async #ingest(chunk: WalChunk, signal: AbortSignal): Promise<boolean> {
     const entry: ChunkEntry = this.#tracker!.begin(chunk.end);
-    const { length, refs, ts, values, stale } = chunk.samples;
     const queue = this.#queue;
-    let dropped = 0, unknown = 0;
+    const cfg = this.#config;
+    const ageLimit = cfg.queue.sampleAgeLimitMs;
+    const oldBefore = ageLimit > 0 ? this.#clock.now() - ageLimit : -Infinity;
+    const drops = new IngestDrops();
+    let highest = this.#highestQueuedTs;
+
+    const { length, refs, ts, values, stale, st } = chunk.samples;
     for (let i = 0; i < length; i++) {
-      if (!queue.hasSpace) {
-        await queue.space(signal);
-        if (signal.aborted) {
-          this.#countDrops(dropped, unknown);
-          return false;
-        }
+      if (!queue.hasSpace && !(await this.#space(signal))) return this.#stopped(drops);
+      const t = ts[i];
+      if (t < oldBefore) {
+        drops.samples.old++;
+        continue;
       }
       const ref = refs[i];
       let labels = this.#cache.get(ref);
+      if (labels === undefined) labels = this.#resolve(ref);
       if (labels === undefined) {
-        labels = this.#resolve(ref);
-        if (labels === undefined) {
-          unknown++;
-          continue;
-        }
-      }
-      if (labels === null) {
-        dropped++;
+        drops.samples.unknown++;
         continue;
       }
-      queue.push(entry, ref, labels, ts[i], values[i], stale[i] === 1);
+      if (labels === null) {
+        drops.samples.relabeled++;
+        continue;
+      }
+      queue.pushSample(entry, ref, labels, t, values[i], stale[i] === 1, st[i]);
+      if (t > highest) highest = t;
     }
-    this.#countDrops(dropped, unknown);
+    drops.read += length;
+
+    const hs = chunk.histograms;
+    if (cfg.sendNativeHistograms && hs.length > 0) {
+      const rw1 = this.#protocol === RW1;
+      for (let i = 0; i < hs.length; i++) {
+        if (!queue.hasSpace && !(await this.#space(signal))) return this.#stopped(drops);
+        const x = hs[i];
+        if (x.t < oldBefore) {
+          drops.histograms.old++;
+          continue;
+        }
+        let labels = this.#cache.get(x.ref);
+        if (labels === undefined) labels = this.#resolve(x.ref);
+        if (labels === undefined) {
+          drops.histograms.unknown++;
+          continue;
+        }
+        if (labels === null) {
+          drops.histograms.relabeled++;
+          continue;
+        }
+        if (rw1 && !x.stale && x.h.schema === CUSTOM_BUCKETS_SCHEMA) {
+          drops.nhcb++;
+          continue;
+        }
+        queue.pushHistogram(entry, x.ref, labels, x.t, x.h, x.stale, x.st);
+        if (x.t > highest) highest = x.t;
+      }
+      drops.read += hs.length;
+    }
+
+    const ex = chunk.exemplars;
+    if (cfg.sendExemplars && ex.length > 0) {
+      for (let i = 0; i < ex.length; i++) {
+        if (!queue.hasSpace && !(await this.#space(signal))) return this.#stopped(drops);
+        const x = ex[i];
+        if (x.e.ts < oldBefore) {
+          drops.exemplars.old++;
+          continue;
+        }
+        let labels = this.#cache.get(x.ref);
+        if (labels === undefined) labels = this.#resolve(x.ref);
+        if (labels === undefined) {
+          drops.exemplars.unknown++;
+          continue;
+        }
+        if (labels === null) {
+          drops.exemplars.relabeled++;
+          continue;
+        }
+        queue.pushExemplar(entry, x.ref, labels, x.e);
+      }
+      drops.read += ex.length;
+    }
+
+    this.#countDrops(drops);
+    if (highest > this.#highestQueuedTs) {
+      this.#highestQueuedTs = highest;
+      this.#metrics.highestTimestamp.set(highest / 1000);
+    }
     entry.readDone = true;
     this.#ack();
     return true;
+  }
+
+  /** Waits for queue space; false when stopped. */
+  async #space(signal: AbortSignal): Promise<boolean> {
+    await this.#queue.space(signal);
+    return !signal.aborted;
+  }
+
+  #stopped(drops: IngestDrops): false {
+    this.#countDrops(drops);
+    return false;
   }
 
   /** Looks a ref up and transforms its labels; undefined when the WAL does not know it. */
@@ -379,102 +623,407 @@ export class RemoteEndpoint {
     this.#sweepAt = Math.max(MIN_SWEEP_SIZE, this.#cache.size * 2);
   }
 
-  #countDrops(dropped: number, unknown: number): void {
-    if (dropped > 0) this.#metrics.droppedByRelabel.inc(dropped);
-    if (unknown > 0) {
-      this.#metrics.droppedUnknown.inc(unknown);
-      logger.debug("dropped samples of unknown series refs", {
+  #countDrops(d: IngestDrops): void {
+    const m = this.#metrics;
+    let total = 0, unknown = 0;
+    for (const k of KINDS) {
+      const x = d[k];
+      if (x.relabeled > 0) m.dropped(k, "dropped_series").inc(x.relabeled);
+      if (x.unknown > 0) m.dropped(k, "unintentionally_dropped_series").inc(x.unknown);
+      if (x.old > 0) m.dropped(k, "too_old").inc(x.old);
+      const n = x.relabeled + x.unknown + x.old + (k === "histograms" ? d.nhcb : 0);
+      this.#stats[k].dropped += n;
+      total += n;
+      unknown += x.unknown;
+    }
+    if (d.nhcb > 0) {
+      m.dropped("histograms", "nhcb_in_rw1_not_supported").inc(d.nhcb);
+      logger.warn("dropped native histograms with custom buckets: RW 1.0 cannot carry them", {
         endpoint: this.name,
         url: this.url,
-        samples: unknown,
+        histograms: d.nhcb,
       });
     }
-    this.#samplesDropped += dropped + unknown;
+    if (unknown > 0) {
+      logger.debug("dropped items of unknown series refs", {
+        endpoint: this.name,
+        url: this.url,
+        items: unknown,
+      });
+    }
+    this.#tuner.itemsIn.incr(d.read);
+    this.#tuner.itemsDropped.incr(total);
+  }
+
+  // -------------------------------------------------------------------------
+  // Shards
+
+  #startSenders(set: ShardSet): void {
+    for (const shard of set.shards) {
+      const p = this.#sendLoop(shard);
+      this.#senders.add(p);
+      p.finally(() => this.#senders.delete(p));
+    }
+  }
+
+  /** Recomputes the shard count every interval and reshards when it should. */
+  async #shardLoop(): Promise<void> {
+    const signal = this.#readCtl.signal;
+    const interval = this.#shardIntervalMs;
+    const queue = this.#queue;
+    for (;;) {
+      await this.#clock.sleep(interval, signal).catch(() => {});
+      if (signal.aborted || queue.flushing || queue.inputClosed) return;
+      const current = queue.shards;
+      const delay = this.#highestSentTs === -Infinity || this.#highestQueuedTs === -Infinity
+        ? 0
+        : (this.#highestQueuedTs - this.#highestSentTs) / 1000;
+      const want = this.#tuner.update(current, delay);
+      if (want === current) continue;
+      const now = this.#clock.now();
+      const props = { endpoint: this.name, url: this.url, from: current, to: want };
+      if (queue.resharding) {
+        logger.info("currently resharding, skipping", props);
+      } else if (this.#lastBatchDone < now - interval) {
+        logger.warn("skipping resharding: no request finished within the last interval", props);
+      } else if (now < this.#reshardAfter) {
+        logger.warn("skipping resharding while the receiver asks to back off", props);
+      } else {
+        logger.info("resharding", props);
+        this.#startSenders(queue.reshard(want));
+      }
+    }
   }
 
   // -------------------------------------------------------------------------
   // Sending
 
-  async #sendLoop(shard: number): Promise<void> {
+  async #sendLoop(shard: Shard): Promise<void> {
     const signal = this.#sendCtl.signal;
+    const clock = this.#clock;
     for (;;) {
       const batch = await this.#queue.next(shard, signal);
       if (!batch) return;
-      const outcome = await this.#send(batch, signal);
+      const started = clock.now();
+      const outcome = await this.#send(batch.data, signal);
       if (outcome === "aborted") return; // left unacknowledged: re-sent after a restart
-      this.#queue.done(batch);
-      this.#ack();
+      this.#settled(batch, started);
     }
   }
 
-  /** Sends one batch, retrying recoverable failures until delivered, rejected or aborted. */
-  async #send(batch: Batch, signal: AbortSignal): Promise<"sent" | "failed" | "aborted"> {
-    const n = batch.length;
-    const body = snappyEncode(
-      encodeWriteRequest(batch.data, { writer: this.#writer, labelCache: this.#labelBlocks }),
-    );
-    const { minBackoffMs, maxBackoffMs } = this.#config.queue;
+  /** Bookkeeping once a batch is delivered, rejected or dropped. */
+  #settled(batch: Batch, started: number): void {
+    const now = this.#clock.now();
+    const d = batch.data;
+    this.#tuner.itemsOut.incr(d.size);
+    this.#tuner.sendMs.incr(Math.max(0, now - started));
+    this.#lastBatchDone = now;
+    // Settled, delivered or not: as Prometheus, so a rejected batch shows as failures, not as lag.
+    if (d.maxTs > this.#highestSentTs) {
+      this.#highestSentTs = d.maxTs;
+      this.#metrics.highestSentTimestamp.set(d.maxTs / 1000);
+    }
+    this.#queue.done(batch);
+    this.#ack();
+  }
+
+  #encode(data: WriteBatch, protocol: RemoteWriteMessage): Uint8Array {
+    const raw = protocol === RW2
+      ? encodeWriteRequestV2(data, { writer: this.#writer, metadata: this.#metadataOf })
+      : encodeWriteRequest(data, { writer: this.#writer, labelCache: this.#labelBlocks });
+    return snappyEncode(raw);
+  }
+
+  /**
+   * Sends one batch, retrying recoverable failures until delivered, rejected
+   * or aborted; splits it on 413 and resends it as RW 1.0 on a 415 fallback.
+   */
+  async #send(batch: WriteBatch, signal: AbortSignal): Promise<"done" | "aborted"> {
+    const q = this.#config.queue;
     const m = this.#metrics;
-    let backoff = minBackoffMs;
+    let data = batch;
+    let backoff = q.minBackoffMs;
+    let body: Uint8Array | null = null, bodyProtocol: RemoteWriteMessage = this.#protocol;
     for (let attempt = 0;; attempt++) {
       if (signal.aborted) return "aborted";
-      const started = performance.now();
-      m.samplesTotal.inc(n);
+      if (q.sampleAgeLimitMs > 0) {
+        const r = withoutOlderThan(data, this.#clock.now() - q.sampleAgeLimitMs);
+        if (r.data !== data) {
+          data = r.data;
+          body = null;
+          this.#droppedOld(r.dropped);
+          if (data.size === 0) return "done";
+        }
+      }
+      const protocol = this.#protocol;
+      if (body === null || bodyProtocol !== protocol) {
+        body = this.#encode(data, protocol);
+        bodyProtocol = protocol;
+      }
+      const n = countsOf(data);
+      this.#add("total", n);
       m.bytesTotal.inc(body.length);
-      const res = await this.#client.send(body, { attempt, signal });
+      const started = performance.now();
+      const res = await this.#client.send(body, { attempt, signal, protocol });
       m.sentBatchDuration.observe((performance.now() - started) / 1000);
       if (res.kind === "ok") {
-        this.#samplesSent += n;
-        this.#bytesSent += body.length;
-        this.#lastSendTime = this.#clock.now();
-        if (batch.data.maxTs > this.#highestSentTs) {
-          this.#highestSentTs = batch.data.maxTs;
-          m.highestSentTimestamp.set(this.#highestSentTs / 1000);
-        }
-        if (attempt > 0) {
-          logger.info("remote write recovered", {
-            endpoint: this.name,
-            url: this.url,
-            attempts: attempt + 1,
-          });
-        }
-        return "sent";
+        this.#delivered(n, res, { bytes: body.length, protocol, attempt });
+        return "done";
       }
       if (signal.aborted) return "aborted";
       this.#lastError = res.error;
       this.#lastErrorTime = this.#clock.now();
-      if (res.kind === "permanent") {
-        this.#samplesFailed += n;
-        m.samplesFailed.inc(n);
-        logger.error("remote write rejected; dropping the batch", {
-          endpoint: this.name,
-          url: this.url,
-          status: res.status,
-          samples: n,
-          err: res.error,
-        });
-        return "failed";
-      }
-      this.#samplesRetried += n;
-      m.samplesRetried.inc(n);
-      const delay = res.retryAfterMs ?? backoff;
       const props = {
         endpoint: this.name,
         url: this.url,
         status: res.status,
-        attempt: attempt + 1,
-        retryInMs: delay,
+        samples: n.samples,
+        histograms: n.histograms,
+        exemplars: n.exemplars,
         err: res.error,
       };
-      if (attempt === 0) logger.warn("remote write failed, retrying", props);
-      else logger.debug("remote write failed again, retrying", props);
+      if (res.status === 415 && protocol === RW2 && this.#config.fallbackToRw1) {
+        this.#fallBack(res.error);
+        this.#add("retried", n);
+        continue; // the same batch, as RW 1.0, at once
+      }
+      if (res.status === 413 && data.size > 1 && body.length >= MIN_SPLIT_BODY_BYTES) {
+        logger.warn("request too large (HTTP 413); splitting the batch in halves", {
+          ...props,
+          bytes: body.length,
+        });
+        this.#add("retried", n);
+        const [a, b] = data.split();
+        if ((await this.#send(a, signal)) === "aborted") return "aborted";
+        return await this.#send(b, signal);
+      }
+      if (res.kind === "permanent") {
+        this.#add("failed", n);
+        if (res.status === 413) {
+          logger.error(
+            data.size === 1
+              ? "a single item is larger than the receiver accepts (HTTP 413); dropping it"
+              : "request rejected as too large (HTTP 413) although it is small; dropping the batch",
+            { ...props, bytes: body.length },
+          );
+        } else {
+          logger.error("remote write rejected; dropping the batch", props);
+        }
+        return "done";
+      }
+      this.#add("retried", n);
+      let delay = backoff;
+      if (res.retryAfterMs !== undefined) {
+        const cap = Math.max(q.maxBackoffMs, MAX_RETRY_AFTER_MS);
+        delay = Math.min(res.retryAfterMs, cap);
+        if (res.retryAfterMs > cap) {
+          logger.warn("Retry-After is longer than the cap; waiting the cap", {
+            ...props,
+            retryAfterMs: res.retryAfterMs,
+            capMs: cap,
+          });
+        }
+      }
+      // Resharding would not help a receiver that asks to slow down.
+      this.#reshardAfter = Math.max(this.#reshardAfter, this.#clock.now() + 2 * delay);
+      const retryProps = { ...props, attempt: attempt + 1, retryInMs: delay };
+      if (attempt === 0) logger.warn("remote write failed, retrying", retryProps);
+      else logger.debug("remote write failed again, retrying", retryProps);
       await this.#clock.sleep(delay, signal).catch(() => {});
-      backoff = Math.min(backoff * 2, maxBackoffMs);
+      backoff = Math.min(backoff * 2, q.maxBackoffMs);
     }
+  }
+
+  /** Accounts a 2xx: what the receiver says it wrote is sent, the rest failed. */
+  #delivered(
+    n: Counts,
+    res: Extract<SendResult, { kind: "ok" }>,
+    req: { bytes: number; protocol: RemoteWriteMessage; attempt: number },
+  ): void {
+    const { bytes, protocol, attempt } = req;
+    const props = { endpoint: this.name, url: this.url, status: res.status };
+    let failed: Counts = { samples: 0, histograms: 0, exemplars: 0 };
+    const w = res.written;
+    if (w === undefined) {
+      if (protocol === RW2 && n.samples + n.histograms + n.exemplars > 0) {
+        failed = n;
+        this.#lastError = "got a 2xx answer to a RW 2.0 request without " +
+          "X-Prometheus-Remote-Write-*-Written headers: the receiver looks like a RW 1.x receiver";
+        this.#lastErrorTime = this.#clock.now();
+        logger.error(
+          "receiver looks like a RW 1.x receiver: it answered a RW 2.0 request with a 2xx " +
+            "but no X-Prometheus-Remote-Write-*-Written headers; counting the batch as failed " +
+            "(set protobuf_message: prometheus.WriteRequest for this endpoint)",
+          { ...props, ...n },
+        );
+      }
+    } else {
+      failed = {
+        samples: Math.max(0, n.samples - w.samples),
+        histograms: Math.max(0, n.histograms - w.histograms),
+        exemplars: Math.max(0, n.exemplars - w.exemplars),
+      };
+      if (failed.samples + failed.histograms + failed.exemplars > 0) {
+        this.#lastError = `partial write: the receiver wrote ${w.samples}/${n.samples} samples, ` +
+          `${w.histograms}/${n.histograms} histograms, ${w.exemplars}/${n.exemplars} exemplars`;
+        this.#lastErrorTime = this.#clock.now();
+        logger.error(
+          "partial write: the receiver answered 2xx but its written counts are lower than what was sent",
+          {
+            ...props,
+            failedSamples: failed.samples,
+            failedHistograms: failed.histograms,
+            failedExemplars: failed.exemplars,
+          },
+        );
+      }
+    }
+    this.#add("failed", failed);
+    const sent = {
+      samples: n.samples - failed.samples,
+      histograms: n.histograms - failed.histograms,
+      exemplars: n.exemplars - failed.exemplars,
+    };
+    for (const k of KINDS) this.#stats[k].sent += sent[k];
+    if (sent.samples + sent.histograms + sent.exemplars > 0) {
+      this.#bytesSent += bytes;
+      this.#lastSendTime = this.#clock.now();
+    }
+    if (attempt > 0) logger.info("remote write recovered", { ...props, attempts: attempt + 1 });
+  }
+
+  /** Adds `n` to the `what` counters (metrics and status). */
+  #add(what: "total" | "failed" | "retried", n: Counts): void {
+    const m = this.#metrics;
+    for (const k of KINDS) {
+      const v = n[k];
+      if (v === 0) continue;
+      m.kind(k)[what].inc(v);
+      if (what !== "total") this.#stats[k][what] += v;
+    }
+  }
+
+  #droppedOld(d: AgeDrops): void {
+    const m = this.#metrics;
+    for (const k of KINDS) {
+      if (d[k] === 0) continue;
+      m.dropped(k, "too_old").inc(d[k]);
+      this.#stats[k].dropped += d[k];
+    }
+  }
+
+  /** Switches to RW 1.0 for the rest of the endpoint's life. */
+  #fallBack(error: string): void {
+    if (this.#protocol === RW1) return;
+    this.#protocol = RW1;
+    this.#metrics.protocolFallbacks.inc();
+    this.#metrics.setProtocol(RW1);
+    logger.warn(
+      "the receiver does not accept Remote Write 2.0 (HTTP 415): falling back to Remote Write 1.0 for this endpoint",
+      { endpoint: this.name, url: this.url, err: error },
+    );
   }
 
   #ack(): void {
     const tracker = this.#tracker;
     if (tracker && tracker.advance()) this.#cursor!.ack(tracker.acked);
   }
+
+  // -------------------------------------------------------------------------
+  // RW 1.0 metadata
+
+  /**
+   * Every `send_interval`, while the endpoint speaks RW 1.0, sends the
+   * metadata of every scraped family in requests of at most
+   * `max_samples_per_send` entries. Separate from the shards: retries here
+   * never hold up samples.
+   */
+  async #metadataLoop(): Promise<void> {
+    const cfg = this.#config.metadata;
+    const source = this.#deps.metadata;
+    if (!cfg.send || source === undefined) return;
+    const signal = this.#readCtl.signal;
+    const per = Math.max(1, cfg.maxSamplesPerSend);
+    const interval = Math.max(MIN_METADATA_INTERVAL_MS, cfg.sendIntervalMs);
+    for (;;) {
+      await this.#clock.sleep(interval, signal).catch(() => {});
+      if (signal.aborted) return;
+      if (this.#protocol !== RW1) continue; // RW 2.0 carries metadata inline
+      let entries: MetadataEntry[];
+      try {
+        entries = collectMetadata(source());
+      } catch (e) {
+        logger.error("collecting metadata failed", { endpoint: this.name, url: this.url, err: e });
+        continue;
+      }
+      for (let i = 0; i < entries.length && !signal.aborted; i += per) {
+        await this.#sendMetadata(entries.slice(i, i + per), signal);
+      }
+    }
+  }
+
+  async #sendMetadata(entries: MetadataEntry[], signal: AbortSignal): Promise<void> {
+    const q = this.#config.queue;
+    const m = this.#metrics;
+    const body = snappyEncode(encodeMetadataRequest(entries, { writer: this.#writer }));
+    const n = entries.length;
+    let backoff = q.minBackoffMs;
+    for (let attempt = 0;; attempt++) {
+      if (signal.aborted) return;
+      const started = performance.now();
+      const res = await this.#client.send(body, { attempt, signal, protocol: RW1 });
+      m.sentBatchDuration.observe((performance.now() - started) / 1000);
+      if (res.kind === "ok") {
+        m.metadataTotal.inc(n);
+        m.metadataBytes.inc(body.length);
+        return;
+      }
+      if (signal.aborted) return;
+      const props = {
+        endpoint: this.name,
+        url: this.url,
+        status: res.status,
+        metadata: n,
+        err: res.error,
+      };
+      if (res.kind === "permanent") {
+        m.metadataFailed.inc(n);
+        logger.error("metadata request rejected; dropping it", props);
+        return;
+      }
+      m.metadataRetried.inc(n);
+      const delay = res.retryAfterMs === undefined
+        ? backoff
+        : Math.min(res.retryAfterMs, Math.max(q.maxBackoffMs, MAX_RETRY_AFTER_MS));
+      logger.debug("metadata request failed, retrying", { ...props, retryInMs: delay });
+      await this.#clock.sleep(delay, signal).catch(() => {});
+      backoff = Math.min(backoff * 2, q.maxBackoffMs);
+    }
+  }
+}
+
+/** Per-kind drop counts of one chunk. */
+class IngestDrops {
+  samples = { relabeled: 0, unknown: 0, old: 0 };
+  histograms = { relabeled: 0, unknown: 0, old: 0 };
+  exemplars = { relabeled: 0, unknown: 0, old: 0 };
+  /** Native histograms with custom buckets not sendable as RW 1.0. */
+  nhcb = 0;
+  /** Items read (all kinds read, kept or not). */
+  read = 0;
+}
+
+/** Deduplicates families by name (the first seen wins) into metadata request entries. */
+export function collectMetadata(items: Iterable<FamilyMetadata>): MetadataEntry[] {
+  const seen = new Set<string>();
+  const out: MetadataEntry[] = [];
+  for (const it of items) {
+    if (it.metric === "" || seen.has(it.metric)) continue;
+    seen.add(it.metric);
+    out.push({
+      family: it.metric,
+      metadata: { type: metricKind(it.type), help: it.help, unit: it.unit },
+    });
+  }
+  return out;
 }

@@ -6,11 +6,25 @@
  * @module
  */
 
-import type { ResolvedQueueConfig, ResolvedRemoteWrite } from "../config/types.ts";
-import type { Labels } from "../model/labels.ts";
+import type {
+  ResolvedMetadataConfig,
+  ResolvedQueueConfig,
+  ResolvedRemoteWrite,
+} from "../config/types.ts";
+import type { Exemplar } from "../model/exemplar.ts";
+import { emptyHistogram, type Histogram } from "../model/histogram.ts";
+import type { MetricMetadata } from "../model/metadata.ts";
 import type { DeliveryCursor, WalChunk, WalPosition, WalSource } from "../storage/types.ts";
-import { type DecodedWriteRequest, decodeWriteRequest, snappyDecode } from "./codec.ts";
+import {
+  type DecodedWriteRequest,
+  decodeWriteRequest,
+  decodeWriteRequestV2,
+  snappyDecode,
+} from "./codec.ts";
 import type { Clock } from "./queue.ts";
+import { Registry } from "../metrics/registry.ts";
+import { Labels, LabelsBuilder } from "../model/labels.ts";
+import { type EndpointStatus, RemoteEndpoint, type RemoteEndpointDeps } from "./endpoint.ts";
 
 /** Throws unless `cond` holds. */
 export function assert(cond: unknown, msg = "assertion failed"): asserts cond {
@@ -29,9 +43,12 @@ export function assertEquals(actual: unknown, expected: unknown, msg = ""): void
 /** A resolved endpoint config with test-friendly defaults. */
 export function rwConfig(
   url: string,
-  over: Partial<Omit<ResolvedRemoteWrite, "queue">> & { queue?: Partial<ResolvedQueueConfig> } = {},
+  over: Partial<Omit<ResolvedRemoteWrite, "queue" | "metadata">> & {
+    queue?: Partial<ResolvedQueueConfig>;
+    metadata?: Partial<ResolvedMetadataConfig>;
+  } = {},
 ): ResolvedRemoteWrite {
-  const { queue, ...rest } = over;
+  const { queue, metadata, ...rest } = over;
   return {
     url,
     name: "test",
@@ -40,7 +57,14 @@ export function rwConfig(
     writeRelabelConfigs: [],
     maxDiskBytes: 0,
     followRedirects: true,
+    protobufMessage: "prometheus.WriteRequest",
+    fallbackToRw1: false,
+    sendExemplars: false,
+    sendNativeHistograms: false,
+    tlsConfig: { ca: "", caFile: "", cert: "", certFile: "", key: "", keyFile: "" },
+    proxyUrl: "",
     ...rest,
+    metadata: { send: true, sendIntervalMs: 60_000, maxSamplesPerSend: 2_000, ...metadata },
     queue: {
       capacity: 10_000,
       maxShards: 1,
@@ -50,6 +74,8 @@ export function rwConfig(
       minBackoffMs: 30,
       maxBackoffMs: 5_000,
       retryOnHttp429: false,
+      sampleAgeLimitMs: 0,
+      maxBytesPerSend: 4 << 20,
       ...queue,
     },
   };
@@ -57,6 +83,12 @@ export function rwConfig(
 
 /** A sample for `FakeWal.append`: `[ref, t, value]`, value "stale" for a marker. */
 export type FakeSample = [number, number, number | "stale"];
+
+/** A histogram for `FakeWal.append`: `[ref, t, histogram]`, "stale" for a marker. */
+export type FakeHistogram = [number, number, Histogram | "stale"];
+
+/** An exemplar for `FakeWal.append`: `[ref, exemplar]`. */
+export type FakeExemplar = [number, Exemplar];
 
 /** A cursor that records its acknowledgements. */
 export class FakeCursor implements DeliveryCursor {
@@ -82,6 +114,7 @@ export class FakeCursor implements DeliveryCursor {
 export class FakeWal implements WalSource {
   readonly chunks: WalChunk[] = [];
   readonly series = new Map<number, Labels>();
+  readonly meta = new Map<number, MetricMetadata>();
   readonly cursors = new Map<string, FakeCursor>();
   /** How many times `labels()` was called per ref. */
   readonly lookups = new Map<number, number>();
@@ -92,7 +125,17 @@ export class FakeWal implements WalSource {
     return this;
   }
 
-  append(samples: FakeSample[]): WalChunk {
+  /** Sets the metadata `metadata(ref)` returns. */
+  setMetadata(ref: number, m: MetricMetadata): this {
+    this.meta.set(ref, m);
+    return this;
+  }
+
+  /** Appends a chunk; `st` gives start times of the float samples by index. */
+  append(
+    samples: FakeSample[],
+    more: { histograms?: FakeHistogram[]; exemplars?: FakeExemplar[]; st?: number[] } = {},
+  ): WalChunk {
     const n = samples.length;
     const chunk: WalChunk = {
       samples: {
@@ -101,9 +144,17 @@ export class FakeWal implements WalSource {
         ts: new Float64Array(n),
         values: new Float64Array(n),
         stale: new Uint8Array(n),
+        st: new Float64Array(n),
       },
+      histograms: (more.histograms ?? []).map(([ref, t, h]) =>
+        h === "stale"
+          ? { ref, t, st: 0, stale: true, h: emptyHistogram() }
+          : { ref, t, st: 0, stale: false, h }
+      ),
+      exemplars: (more.exemplars ?? []).map(([ref, e]) => ({ ref, e })),
       end: { segment: 0, offset: 100 * (this.chunks.length + 1) },
     };
+    more.st?.forEach((v, i) => (chunk.samples.st[i] = v));
     samples.forEach(([ref, t, v], i) => {
       chunk.samples.refs[i] = ref;
       chunk.samples.ts[i] = t;
@@ -144,6 +195,10 @@ export class FakeWal implements WalSource {
   labels(ref: number): Labels | undefined {
     this.lookups.set(ref, (this.lookups.get(ref) ?? 0) + 1);
     return this.series.get(ref);
+  }
+
+  metadata(ref: number): MetricMetadata | undefined {
+    return this.series.has(ref) ? this.meta.get(ref) : undefined;
   }
 }
 
@@ -216,6 +271,8 @@ export interface ReceivedRequest {
   body: DecodedWriteRequest;
   /** The status answered. */
   status: number;
+  /** Compressed body bytes. */
+  size: number;
 }
 
 /** A Remote Write receiver on 127.0.0.1 that decodes and records requests. */
@@ -229,12 +286,37 @@ export interface TestReceiver {
 }
 
 /**
- * Starts a receiver. `respond(i, body)` picks the answer to the i-th request
- * (default 204); it may be slow to simulate a stuck receiver.
+ * A 204 answer; for a RW 2.0 request it carries the written counts of
+ * everything in `body`, as a RW 2.0 receiver answers.
+ */
+export function accept(body: DecodedWriteRequest): Response {
+  if (body.version !== 2) return new Response(null, { status: 204 });
+  return new Response(null, { status: 204, headers: writtenHeaders(body) });
+}
+
+/** `X-Prometheus-Remote-Write-*-Written` headers for everything in `body`, or the given counts. */
+export function writtenHeaders(
+  body: DecodedWriteRequest,
+  over: Partial<{ samples: number; histograms: number; exemplars: number }> = {},
+): Record<string, string> {
+  return {
+    "X-Prometheus-Remote-Write-Samples-Written": String(over.samples ?? body.samples),
+    "X-Prometheus-Remote-Write-Histograms-Written": String(over.histograms ?? body.histograms),
+    "X-Prometheus-Remote-Write-Exemplars-Written": String(over.exemplars ?? body.exemplars),
+  };
+}
+
+/**
+ * Starts a receiver that decodes RW 1.0 or 2.0 (by Content-Type).
+ * `respond(i, body, req)` picks the answer to the i-th request (default:
+ * `accept`); it may be slow to simulate a stuck receiver.
  */
 export async function startReceiver(
-  respond: (i: number, body: DecodedWriteRequest) => Response | Promise<Response> = () =>
-    new Response(null, { status: 204 }),
+  respond: (
+    i: number,
+    body: DecodedWriteRequest,
+    req: Request,
+  ) => Response | Promise<Response> = (_i, body) => accept(body),
 ): Promise<TestReceiver> {
   const requests: ReceivedRequest[] = [];
   const ctl = new AbortController();
@@ -247,11 +329,13 @@ export async function startReceiver(
     onListen: (addr) => resolvePort((addr as Deno.NetAddr).port),
   }, async (req) => {
     const raw = new Uint8Array(await req.arrayBuffer());
-    const body = decodeWriteRequest(snappyDecode(raw));
+    const v2 = (req.headers.get("content-type") ?? "").includes("io.prometheus.write.v2");
+    const bytes = snappyDecode(raw);
+    const body = v2 ? decodeWriteRequestV2(bytes) : decodeWriteRequest(bytes);
     const i = requests.length;
-    const rec: ReceivedRequest = { headers: req.headers, body, status: 0 };
+    const rec: ReceivedRequest = { headers: req.headers, body, status: 0, size: raw.length };
     requests.push(rec);
-    const res = await respond(i, body);
+    const res = await respond(i, body, req);
     rec.status = res.status;
     return res;
   });
@@ -284,4 +368,102 @@ export async function waitFor(
 /** Lets pending I/O and timers run for `ms` of real time. */
 export function settle(ms = 30): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Adds `env="prod"` (an external label) and drops series with `job="drop"`. */
+export function testTransform(l: Labels): Labels | null {
+  if (l.get("job") === "drop") return null;
+  return new LabelsBuilder(l).set("env", "prod").labels();
+}
+
+/** A running endpoint with its fake WAL, receiver and clock. */
+export interface EndpointSetup {
+  wal: FakeWal;
+  rx: TestReceiver;
+  clock: TestClock;
+  registry: Registry;
+  ep: RemoteEndpoint;
+  done: Promise<void>;
+  stopClock: () => void;
+  teardown(): Promise<void>;
+}
+
+/** Options of `startEndpoint`. */
+export interface EndpointSetupOptions {
+  /** Config overrides (`rwConfig`'s second argument). */
+  config?: Parameters<typeof rwConfig>[1];
+  /** Dependency overrides. */
+  deps?: Partial<RemoteEndpointDeps>;
+  respond?: Parameters<typeof startReceiver>[0];
+  /** Fire the clock's sleeps automatically. @default true */
+  auto?: boolean;
+  wal?: FakeWal;
+  name?: string;
+  /** Series `m1…mN` (job "j") added to the WAL. @default 3 */
+  series?: number;
+}
+
+/** Starts a receiver and an endpoint (name "ep", version 9.9.9) sending to it. */
+export async function startEndpoint(opts: EndpointSetupOptions = {}): Promise<EndpointSetup> {
+  const wal = opts.wal ?? new FakeWal();
+  for (let r = 1; r <= (opts.series ?? 3); r++) {
+    wal.addSeries(r, Labels.fromObject({ __name__: `m${r}`, job: "j" }));
+  }
+  const rx = await startReceiver(opts.respond);
+  const clock = new TestClock();
+  const registry = new Registry();
+  const ep = new RemoteEndpoint(rwConfig(rx.url, { name: opts.name ?? "ep", ...opts.config }), {
+    source: wal,
+    transform: testTransform,
+    registry,
+    version: "9.9.9",
+    clock,
+    ...opts.deps,
+  });
+  const stopClock = opts.auto === false ? () => {} : clock.autoAdvance();
+  const ctl = new AbortController();
+  const done = ep.run(ctl.signal);
+  return {
+    wal,
+    rx,
+    clock,
+    registry,
+    ep,
+    done,
+    stopClock,
+    async teardown() {
+      ctl.abort();
+      await done;
+      stopClock();
+      await rx.close();
+    },
+  };
+}
+
+/** An `EndpointStatus` with every field set (idle RW 1.0 endpoint, one shard), for UI and API tests. */
+export function fakeEndpointStatus(over: Partial<EndpointStatus> = {}): EndpointStatus {
+  const idle = { sent: 0, failed: 0, retried: 0, dropped: 0, pending: 0 };
+  return {
+    name: "ep",
+    url: "http://127.0.0.1:9201/api/v1/write",
+    protocol: "prometheus.WriteRequest",
+    fellBack: false,
+    shards: 1,
+    desiredShards: 1,
+    minShards: 1,
+    maxShards: 50,
+    samplesSent: 0,
+    samplesFailed: 0,
+    samplesRetried: 0,
+    samplesDropped: 0,
+    samplesPending: 0,
+    histograms: { ...idle },
+    exemplars: { ...idle },
+    bytesSent: 0,
+    lastError: "",
+    lastErrorTime: null,
+    lastSendTime: null,
+    cursor: { segment: 0, offset: 0 },
+    ...over,
+  };
 }

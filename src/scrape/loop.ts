@@ -18,12 +18,13 @@
 import type { ResolvedScrapeConfig } from "../config/types.ts";
 import { Labels, LabelsBuilder, METRIC_NAME } from "../model/labels.ts";
 import { formatDuration } from "../model/duration.ts";
+import { metricKind, type MetricMetadata } from "../model/metadata.ts";
 import { type CompiledRules, relabel } from "../relabel/relabel.ts";
 import type { Appendable, Appender, SeriesRef } from "../storage/types.ts";
 import type { Clock } from "../util/clock.ts";
 import { createParser, type Parser } from "./textparse/mod.ts";
 import type { ScrapeMetrics } from "./metrics.ts";
-import { acceptHeader, BodySizeLimitError, decodeBody, protocolFor, readBody } from "./http.ts";
+import { acceptHeader, BodySizeLimitError, protocolFor, readBody } from "./http.ts";
 import { log } from "../util/log.ts";
 
 const logger = log("scrape");
@@ -85,6 +86,19 @@ const REPORT_NAMES = [
   "scrape_series_added",
 ] as const;
 
+/** Metadata of the synthetic series, in `REPORT_NAMES` order. */
+const REPORT_METADATA: readonly MetricMetadata[] = [
+  {
+    type: "gauge",
+    help: "Whether the last scrape of the target succeeded (1) or failed (0).",
+    unit: "",
+  },
+  { type: "gauge", help: "How long the last scrape took, in seconds.", unit: "seconds" },
+  { type: "gauge", help: "Samples the target exposed in the last scrape.", unit: "" },
+  { type: "gauge", help: "Samples left after metric relabeling in the last scrape.", unit: "" },
+  { type: "gauge", help: "Series new in the last scrape.", unit: "" },
+];
+
 /** Entries unseen for this many scrapes leave the cache. */
 const CACHE_KEEP_ITERATIONS = 10;
 
@@ -110,6 +124,12 @@ interface MetaEntry {
   help: string;
   unit: string;
   seen: number;
+  /** The metadata last given to storage for the family's series; null before any. */
+  md: MetricMetadata | null;
+  /** Iteration in which `md` last changed. */
+  changed: number;
+  /** A TYPE/HELP/UNIT entry was read since `md` was last compared. */
+  pending: boolean;
 }
 
 /** Scrapes one target on its schedule until stopped. */
@@ -120,6 +140,10 @@ export class ScrapeLoop {
   readonly #cache = new Map<string, CacheEntry>();
   /** TYPE/HELP/UNIT per metric family, as last scraped (for the metadata API). */
   readonly #meta = new Map<string, MetaEntry>();
+  /** The family of the last TYPE/HELP/UNIT entry of the scrape being parsed. */
+  #curMeta: MetaEntry | null = null;
+  /** The name of `#curMeta`'s family. */
+  #curFamily = "";
   readonly #reportLabels: Labels[];
   readonly #reportRefs: SeriesRef[] = [0, 0, 0, 0, 0];
   readonly #builder = new LabelsBuilder();
@@ -253,7 +277,11 @@ export class ScrapeLoop {
     const up = err === null ? 1 : 0;
     const report = [up, duration, counts.scraped, counts.post, counts.added];
     for (let i = 0; i < report.length; i++) {
-      this.#reportRefs[i] = app.append(this.#reportRefs[i], this.#reportLabels[i], t, report[i]);
+      const known = this.#reportRefs[i] !== 0;
+      const ref = app.append(this.#reportRefs[i], this.#reportLabels[i], t, report[i]);
+      this.#reportRefs[i] = known
+        ? ref
+        : app.updateMetadata(ref, this.#reportLabels[i], REPORT_METADATA[i]);
     }
     try {
       await app.commit();
@@ -383,15 +411,24 @@ export class ScrapeLoop {
         note,
       });
     }
-    const p = createParser(protocol, decodeBody(bytes));
+    const p = createParser(protocol, bytes, {
+      nativeHistograms: config.scrapeNativeHistograms,
+      classicHistograms: config.alwaysScrapeClassicHistograms,
+    });
     const honorTs = config.honorTimestamps;
     const trackTs = config.trackTimestampsStaleness;
     const limit = config.sampleLimit;
+    const hasStart = p.startTimestamp !== undefined;
+    const hasExemplars = p.exemplar !== undefined;
     let exceeded = false;
     let metaSeen = 0;
+    this.#curMeta = null;
     for (let kind = p.next(); kind !== null; kind = p.next()) {
-      if (kind !== "series") {
-        if (this.#noteMeta(p, kind, iter)) metaSeen++;
+      const hist = kind === "histogram";
+      if (kind !== "series" && !hist) {
+        if (kind === "type" || kind === "help" || kind === "unit") {
+          if (this.#noteMeta(p, kind, iter)) metaSeen++;
+        }
         continue;
       }
       counts.scraped++;
@@ -417,14 +454,77 @@ export class ScrapeLoop {
       const pts = p.timestamp();
       const ts = honorTs && pts !== null ? pts : t;
       e.tracked = trackTs || !(honorTs && pts !== null);
-      e.ref = app.append(e.ref, e.labels, ts, p.value());
+      const st = hasStart ? p.startTimestamp!() : null;
+      if (hist) {
+        e.ref = app.appendHistogram(e.ref, e.labels, ts, p.histogram!(), st ?? 0);
+      } else if (st !== null) {
+        e.ref = app.appendWithStart(e.ref, e.labels, ts, p.value(), st);
+      } else {
+        e.ref = app.append(e.ref, e.labels, ts, p.value());
+      }
       e.prevSeen = e.seen;
       e.seen = iter;
+      if (hasExemplars) this.#appendExemplars(app, p, e, { ts, hist });
+      const m = this.#curMeta as MetaEntry | null; // set by #noteMeta
+      if (m !== null) {
+        if (m.pending) this.#settleMeta(m, iter);
+        if ((e.created === iter || m.changed === iter) && m.md !== null) {
+          this.#updateMetadata(app, e, m);
+        }
+      }
     }
     if (exceeded) throw new SampleLimitError(limit);
     if (metaSeen < this.#meta.size) {
       for (const [k, e] of this.#meta) if (e.seen !== iter) this.#meta.delete(k);
     }
+  }
+
+  /**
+   * Appends the exemplars of the current sample: one without a timestamp
+   * gets the sample's `ts`; a native histogram's without one are dropped.
+   */
+  #appendExemplars(app: Appender, p: Parser, e: CacheEntry, o: { ts: number; hist: boolean }) {
+    if (!o.hist) {
+      const x = p.exemplar!();
+      if (x !== null) {
+        e.ref = app.appendExemplar(e.ref, e.labels!, {
+          labels: x.labels,
+          value: x.value,
+          ts: x.timestamp ?? o.ts,
+        });
+      }
+      return;
+    }
+    const xs = p.exemplars?.() ?? [];
+    if (xs.length === 0) return;
+    // In time order, as Prometheus appends them (storage rejects out-of-order ones).
+    const sorted = xs.length === 1 ? xs : [...xs].sort((a, b) => a.timestamp! - b.timestamp!);
+    for (const x of sorted) {
+      if (x.timestamp === null) continue;
+      e.ref = app.appendExemplar(e.ref, e.labels!, {
+        labels: x.labels,
+        value: x.value,
+        ts: x.timestamp,
+      });
+    }
+  }
+
+  /** Compares the family's metadata as read in this scrape with what storage was last given. */
+  #settleMeta(m: MetaEntry, iter: number): void {
+    m.pending = false;
+    const type = metricKind(m.type);
+    const md = m.md;
+    if (md !== null && md.type === type && md.help === m.help && md.unit === m.unit) return;
+    m.md = { type, help: m.help, unit: m.unit };
+    m.changed = iter;
+  }
+
+  /** Gives storage the series' family metadata, if the series belongs to the family. */
+  #updateMetadata(app: Appender, e: CacheEntry, m: MetaEntry): void {
+    const labels = e.labels!;
+    const family = this.#curFamily;
+    if (!belongsToFamily(labels.get(METRIC_NAME), family, m.type)) return;
+    e.ref = app.updateMetadata(e.ref, labels, m.md!);
   }
 
   /**
@@ -438,7 +538,16 @@ export class ScrapeLoop {
     let e = this.#meta.get(family);
     const first = e === undefined || e.seen !== iter;
     if (e === undefined) {
-      this.#meta.set(family, e = { type: "unknown", help: "", unit: "", seen: iter });
+      e = {
+        type: "unknown",
+        help: "",
+        unit: "",
+        seen: iter,
+        md: null,
+        changed: -1,
+        pending: true,
+      };
+      this.#meta.set(family, e);
     } else if (first) {
       e.type = "unknown";
       e.help = "";
@@ -450,6 +559,9 @@ export class ScrapeLoop {
       e.type = t === "untyped" ? "unknown" : t;
     } else if (kind === "help") e.help = p.help();
     else if (kind === "unit") e.unit = p.unit?.() ?? "";
+    e.pending = true;
+    this.#curMeta = e;
+    this.#curFamily = family;
     return first;
   }
 
@@ -531,11 +643,21 @@ export class ScrapeLoop {
     }
   }
 
-  /** After a rollback, refs handed out in this iteration do not exist in storage. */
+  /**
+   * After a rollback, refs handed out in this iteration do not exist in
+   * storage, and metadata changes noticed in it did not reach storage.
+   */
   #forgetUncommitted(iter: number): void {
     for (const [k, e] of this.#cache) {
       if (e.created === iter) this.#cache.delete(k);
       else if (e.seen === iter) e.seen = e.prevSeen;
+    }
+    for (const m of this.#meta.values()) {
+      if (m.changed === iter) {
+        m.md = null;
+        m.pending = true;
+        m.changed = -1;
+      }
     }
   }
 
@@ -543,6 +665,34 @@ export class ScrapeLoop {
     if (iter % CACHE_KEEP_ITERATIONS !== 0) return;
     const cutoff = iter - CACHE_KEEP_ITERATIONS;
     for (const [k, e] of this.#cache) if (e.seen < cutoff) this.#cache.delete(k);
+  }
+}
+
+/**
+ * Whether a series named `name` belongs to the metric family `family` of
+ * `type`, as Prometheus decides before attaching metadata: the name is the
+ * family's, or it with the type's suffix (`_total` for counters; `_sum`,
+ * `_count` for summaries, and `_bucket` for histograms; gauge histograms
+ * also `_gsum`, `_gcount`, as OpenMetrics names them, besides the `_sum`,
+ * `_count` the protobuf format gives; `_info` for info).
+ */
+function belongsToFamily(name: string, family: string, type: string): boolean {
+  if (!name.startsWith(family)) return false;
+  if (name.length === family.length) return true;
+  const rest = name.slice(family.length);
+  switch (type) {
+    case "counter":
+      return rest === "_total";
+    case "histogram":
+    case "summary":
+      return rest === "_sum" || rest === "_count" || (type === "histogram" && rest === "_bucket");
+    case "gaugehistogram":
+      return rest === "_bucket" || rest === "_sum" || rest === "_count" || rest === "_gsum" ||
+        rest === "_gcount";
+    case "info":
+      return rest === "_info";
+    default:
+      return false;
   }
 }
 

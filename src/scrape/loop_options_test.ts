@@ -73,7 +73,13 @@ Deno.test("Content-Type: a missing, invalid or foreign type fails the scrape unl
     ["text/plain/x", "PrometheusText1.0.0", 1, ""],
     ["application/json", "", 0, 'received unsupported Content-Type "application/json"'],
     ["application/json", "PrometheusText0.0.4", 1, ""],
-    ["application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily", "", 0, "Proto"],
+    // Text sent as protobuf: read as a length-delimited family ("a" = 97 bytes) that is not there.
+    [
+      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily",
+      "",
+      0,
+      "byte 0: metric family of 97 bytes runs past the end of the body",
+    ],
   ];
   for (const [ct, fallback, wantUp, err] of table) {
     await t.step(`${JSON.stringify(ct)} fallback ${JSON.stringify(fallback)}`, async () => {

@@ -50,7 +50,7 @@ async function scrapeTwice(contentType: string, bodies: (string | Uint8Array<Arr
       clock: realClock,
       offsetSeed: 0,
     });
-    const scrapes: Map<string, number | "stale">[] = [];
+    const scrapes: Map<string, number | "stale" | "histogram">[] = [];
     const errors: string[] = [];
     for (let n = 0; n < 2; n++) {
       await loop.scrapeOnce(Date.now());

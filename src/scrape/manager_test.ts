@@ -41,6 +41,10 @@ class StaleRecorder implements Appendable {
     let ref = 0;
     return {
       append: () => ++ref,
+      appendWithStart: () => ++ref,
+      appendHistogram: () => ++ref,
+      appendExemplar: (r: number) => r,
+      updateMetadata: (r: number) => r,
       appendStale: (_r: number, l: Labels) => {
         pending.push(l.toString());
         return ++ref;

@@ -10,7 +10,10 @@
  */
 
 import { join } from "node:path";
+import type { Exemplar } from "../model/exemplar.ts";
+import type { Histogram } from "../model/histogram.ts";
 import type { Labels } from "../model/labels.ts";
+import { metricKind, type MetricMetadata, sameMetadata } from "../model/metadata.ts";
 import type { Registry } from "../metrics/registry.ts";
 import { log } from "../util/log.ts";
 import { createStorageMetrics, type StorageMetrics } from "./metrics.ts";
@@ -19,6 +22,8 @@ import {
   type Appender,
   comparePositions,
   type DeliveryCursor,
+  type ExemplarSample,
+  type HistogramSample,
   type SeriesRef,
   type TailOptions,
   type WalChunk,
@@ -28,10 +33,20 @@ import {
 import type { RecordBatch } from "./wal/checkpoint.ts";
 import { CursorStore } from "./wal/cursors.ts";
 import { CorruptionError } from "./wal/errors.ts";
+import { decodeExemplars, ExemplarBatch } from "./wal/exemplar_record.ts";
+import { normalizeStart } from "./wal/format.ts";
+import {
+  decodeHistograms,
+  HistogramBatch,
+  histogramProblem,
+  scanHistograms,
+} from "./wal/histogram_record.ts";
 import { READ_CHUNK, RecordReader } from "./wal/reader.ts";
 import {
+  decodeMetadata,
   decodeSamples,
   decodeSeries,
+  isHistogramsType,
   isSamplesType,
   MAX_REF,
   MAX_TIMESTAMP,
@@ -57,7 +72,10 @@ export interface DropEvent {
   /** The cursor (remote endpoint name). */
   cursor: string;
   reason: DropReason;
-  /** Samples between `from` and `to` that were never handed to the cursor's reader. */
+  /**
+   * Samples (float and histogram) between `from` and `to` that were never
+   * handed to the cursor's reader.
+   */
   samples: number;
   /** Where the cursor's data effectively started (its position, or what its reader had read). */
   from: WalPosition;
@@ -71,7 +89,7 @@ export interface ReplayReport extends ReplayStatus {
   durationSeconds: number;
   /** Series known after the replay. */
   series: number;
-  /** Samples in the replayed segments. */
+  /** Samples (float and histogram) in the replayed segments. */
   samples: number;
   /** Samples whose series record is missing (lost to corruption); remote write drops them. */
   orphanedSamples: number;
@@ -135,7 +153,7 @@ export interface AgentDbOptions {
 
 /** Series per series record (bounds record size in commits and checkpoints). */
 const SERIES_PER_RECORD = 1000;
-/** `tail()` yields a chunk once it holds this many samples. */
+/** `tail()` yields a chunk once it holds this many samples, histograms and exemplars together. */
 const MAX_CHUNK_SAMPLES = 16384;
 /**
  * Flush sequence numbers of this process start at 1. Records replayed from
@@ -148,9 +166,20 @@ const CURSORS_ALLOWANCE = 2048;
 /** Minimum time between two flush time marks (see `#seqBefore`). */
 const MARK_EVERY_MS = 1000;
 
+/** What a series' last appended value was (decides what a staleness marker is). */
+const FLOAT = 0;
+const INT_HISTOGRAM = 1;
+const FLOAT_HISTOGRAM = 2;
+
 interface Series extends SeriesEntry {
   /** Whether a series record for it is in the WAL (or being written by the current flush). */
   written: boolean;
+  /** `FLOAT`, `INT_HISTOGRAM` or `FLOAT_HISTOGRAM`: the kind of the last value appended. */
+  kind: number;
+  /** The latest committed metadata (shared, frozen objects; see `SeriesSet.internMeta`). */
+  meta: MetricMetadata | undefined;
+  /** The last exemplar appended, to drop repeats. */
+  lastExemplar: Exemplar | undefined;
   /** Next series with the same labels hash. */
   nextSameHash: Series | undefined;
   /**
@@ -163,10 +192,95 @@ interface Series extends SeriesEntry {
   deleted: boolean;
 }
 
+/**
+ * What one commit carries, reused between commits: float samples in columns,
+ * histograms and exemplars already encoded (so `h` and `e` are not kept),
+ * metadata changes, and what a rollback must undo.
+ */
+class CommitBuffers {
+  readonly cols: SampleBuffer;
+  /**
+   * The series of each float sample, parallel to `cols` (entries at and past
+   * `cols.length` are leftovers; the array is never shrunk, so a steady
+   * scrape does not reallocate it).
+   */
+  readonly touched: Series[] = [];
+  readonly ints = new HistogramBatch(false);
+  readonly floats = new HistogramBatch(true);
+  readonly exemplars = new ExemplarBatch();
+  /** The series of each histogram and exemplar (the first `otherCount` entries). */
+  readonly others: Series[] = [];
+  otherCount = 0;
+  /** Metadata changes, in call order. */
+  readonly meta: { s: Series; m: MetricMetadata }[] = [];
+  /** Float samples' time range, set by the flush. */
+  minT = Infinity;
+  maxT = -Infinity;
+  readonly #kindSeries: Series[] = [];
+  readonly #kindPrev: number[] = [];
+  readonly #exSeries: Series[] = [];
+  readonly #exPrev: (Exemplar | undefined)[] = [];
+
+  constructor(capacity: number) {
+    this.cols = new SampleBuffer(capacity);
+  }
+
+  get empty(): boolean {
+    return this.cols.length === 0 && this.otherCount === 0 && this.meta.length === 0;
+  }
+
+  /** Notes the series of a histogram or exemplar. */
+  other(s: Series): void {
+    this.others[this.otherCount++] = s;
+  }
+
+  /** Sets a series' kind, remembering the old one for a rollback. */
+  setKind(s: Series, kind: number): void {
+    this.#kindSeries.push(s);
+    this.#kindPrev.push(s.kind);
+    s.kind = kind;
+  }
+
+  /** Sets a series' last exemplar, remembering the old one for a rollback. */
+  setLastExemplar(s: Series, e: Exemplar): void {
+    this.#exSeries.push(s);
+    this.#exPrev.push(s.lastExemplar);
+    s.lastExemplar = e;
+  }
+
+  /** Restores the kinds and last exemplars this commit changed (rollback). */
+  undo(): void {
+    for (let i = this.#kindSeries.length - 1; i >= 0; i--) {
+      this.#kindSeries[i].kind = this.#kindPrev[i];
+    }
+    for (let i = this.#exSeries.length - 1; i >= 0; i--) {
+      this.#exSeries[i].lastExemplar = this.#exPrev[i];
+    }
+    this.keep();
+  }
+
+  /** Forgets what a rollback would undo (committed). */
+  keep(): void {
+    if (this.#kindSeries.length > 0) this.#kindSeries.length = this.#kindPrev.length = 0;
+    if (this.#exSeries.length > 0) this.#exSeries.length = this.#exPrev.length = 0;
+  }
+
+  /** Empties everything, keeps the memory. */
+  reset(): void {
+    this.cols.reset();
+    if (this.otherCount > 0) {
+      this.ints.reset();
+      this.floats.reset();
+      this.exemplars.reset();
+      this.otherCount = 0;
+    }
+    if (this.meta.length > 0) this.meta.length = 0;
+    this.keep();
+  }
+}
+
 interface PendingCommit {
-  cols: SampleBuffer;
-  /** The series of each sample, in `cols` order (the first `cols.length` entries). */
-  touched: Series[];
+  bufs: CommitBuffers;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -193,6 +307,7 @@ class SeriesSet {
   readonly #pages: ((Series | undefined)[] | undefined)[] = [];
   readonly #pageCounts: number[] = [];
   readonly #byHash = new Map<number, Series>();
+  readonly #metas = new Map<string, MetricMetadata>();
   nextRef = 1;
   count = 0;
   /** The `lastFlush` a new series starts with: the next flush's number. */
@@ -211,12 +326,31 @@ class SeriesSet {
     return undefined;
   }
 
+  /**
+   * One shared, frozen object per distinct metadata value, so series of one
+   * family share their metadata. The table is dropped when it grows large
+   * (series keep their objects; later ones share anew).
+   */
+  internMeta(m: MetricMetadata): MetricMetadata {
+    const key = m.type + "\u0000" + m.unit + "\u0000" + m.help;
+    let v = this.#metas.get(key);
+    if (v === undefined) {
+      if (this.#metas.size >= 65536) this.#metas.clear();
+      v = Object.freeze({ type: m.type, help: m.help, unit: m.unit });
+      this.#metas.set(key, v);
+    }
+    return v;
+  }
+
   /** Adds a series under `ref` (replay) or the next free ref. */
   add(labels: Labels, ref: number, written: boolean, lastFlush: number): Series {
     const s: Series = {
       ref,
       labels,
       written,
+      kind: FLOAT,
+      meta: undefined,
+      lastExemplar: undefined,
       nextSameHash: undefined,
       lastFlush,
       deleted: false,
@@ -317,14 +451,11 @@ class SeriesSet {
 class DbAppender implements Appender {
   readonly #series: SeriesSet;
   readonly #enqueue: (c: PendingCommit) => void;
+  #buf: CommitBuffers;
+  /** `#buf.cols` and `#buf.touched`, held directly for the float hot path. */
   #cols: SampleBuffer;
-  /**
-   * The series of each sample, parallel to `#cols` (entries at and past
-   * `#cols.length` are leftovers; the array is never shrunk, so a steady
-   * scrape does not reallocate it).
-   */
-  #touched: Series[] = [];
-  #spare: { cols: SampleBuffer; touched: Series[] } | undefined;
+  #touched: Series[];
+  #spare: CommitBuffers | undefined;
 
   constructor(
     series: SeriesSet,
@@ -332,49 +463,127 @@ class DbAppender implements Appender {
   ) {
     this.#series = series;
     this.#enqueue = deps.enqueue;
-    this.#cols = new SampleBuffer(deps.capacity);
+    this.#buf = new CommitBuffers(deps.capacity);
+    this.#cols = this.#buf.cols;
+    this.#touched = this.#buf.touched;
   }
 
   append(ref: SeriesRef, labels: Labels, t: number, v: number): SeriesRef {
-    return this.#add(ref, labels, t, v, 0);
+    return this.#add(ref, labels, t, v, 0, 0);
+  }
+
+  appendWithStart(ref: SeriesRef, labels: Labels, t: number, v: number, st: number): SeriesRef {
+    return this.#add(ref, labels, t, v, 0, st === 0 ? 0 : normalizeStart(st));
   }
 
   appendStale(ref: SeriesRef, labels: Labels, t: number): SeriesRef {
-    return this.#add(ref, labels, t, 0, 1);
+    return this.#add(ref, labels, t, 0, 1, 0);
   }
 
-  #add(ref: number, labels: Labels, t: number, v: number, stale: number): number {
+  /** Hot path: a float sample or a staleness marker (positional arguments). */
+  #add(ref: number, labels: Labels, t: number, v: number, stale: number, st: number): number {
     if (!Number.isSafeInteger(t)) t = Math.trunc(t);
-    if (!(t <= MAX_TIMESTAMP && t >= -MAX_TIMESTAMP)) {
-      throw new RangeError(`Cannot append a sample: timestamp ${t} is out of range`);
-    }
+    if (!(t <= MAX_TIMESTAMP && t >= -MAX_TIMESTAMP)) checkTime(t, "a sample");
     const s = this.#series.resolve(ref, labels);
+    if (s.kind !== FLOAT && this.#afterHistogram(s, t, stale)) return s.ref;
     const cols = this.#cols;
     this.#touched[cols.length] = s;
-    cols.push(s.ref, t, v, stale);
+    if (st === 0) cols.push(s.ref, t, v, stale);
+    else cols.pushWithStart(s.ref, t, v, stale, st);
+    return s.ref;
+  }
+
+  /**
+   * A float sample or marker for a series whose last value was a histogram:
+   * a marker becomes a stale histogram (returns true: handled); a sample
+   * makes it a float series again (returns false).
+   */
+  #afterHistogram(s: Series, t: number, stale: number): boolean {
+    const b = this.#buf;
+    if (stale === 1) {
+      (s.kind === FLOAT_HISTOGRAM ? b.floats : b.ints).add(s.ref, t, 0, null);
+      b.other(s);
+      return true;
+    }
+    b.setKind(s, FLOAT);
+    return false;
+  }
+
+  appendHistogram(ref: SeriesRef, labels: Labels, t: number, h: Histogram, st: number): SeriesRef {
+    t = checkTime(t, "a histogram");
+    const problem = histogramProblem(h);
+    if (problem !== undefined) throw new RangeError(`Cannot append a histogram: ${problem}`);
+    const s = this.#series.resolve(ref, labels);
+    const b = this.#buf;
+    const kind = h.float ? FLOAT_HISTOGRAM : INT_HISTOGRAM;
+    if (s.kind !== kind) b.setKind(s, kind);
+    (h.float ? b.floats : b.ints).add(s.ref, t, st === 0 ? 0 : normalizeStart(st), h);
+    b.other(s);
+    return s.ref;
+  }
+
+  appendExemplar(ref: SeriesRef, labels: Labels, e: Exemplar): SeriesRef {
+    const ts = checkTime(e.ts, "an exemplar");
+    const s = this.#series.resolve(ref, labels);
+    const last = s.lastExemplar;
+    if (
+      last !== undefined && last.ts === ts &&
+      (last.value === e.value || (last.value !== last.value && e.value !== e.value)) &&
+      (last.labels === e.labels || last.labels.equals(e.labels))
+    ) return s.ref;
+    const b = this.#buf;
+    const copy: Exemplar = { labels: e.labels, value: e.value, ts };
+    b.setLastExemplar(s, copy);
+    b.exemplars.add(s.ref, copy);
+    b.other(s);
+    return s.ref;
+  }
+
+  updateMetadata(ref: SeriesRef, labels: Labels, m: MetricMetadata): SeriesRef {
+    const s = this.#series.resolve(ref, labels);
+    if (s.meta !== undefined && sameMetadata(s.meta, m)) return s.ref;
+    this.#buf.meta.push({ s, m: { type: metricKind(m.type), help: m.help, unit: m.unit } });
     return s.ref;
   }
 
   commit(): Promise<void> {
-    const cols = this.#cols;
-    const touched = this.#touched;
-    if (cols.length === 0) return Promise.resolve();
+    const b = this.#buf;
+    b.keep();
+    if (b.empty) return Promise.resolve();
     // Hand the buffers over; keep appending into the spare (or new ones).
     const spare = this.#spare;
     this.#spare = undefined;
-    this.#cols = spare?.cols ?? new SampleBuffer(cols.capacity);
-    this.#touched = spare?.touched ?? [];
+    const next = spare ?? new CommitBuffers(b.cols.capacity);
+    this.#buf = next;
+    this.#cols = next.cols;
+    this.#touched = next.touched;
     return new Promise<void>((resolve, reject) => {
-      this.#enqueue({ cols, touched, resolve, reject });
+      this.#enqueue({ bufs: b, resolve, reject });
     }).finally(() => {
-      cols.reset();
-      this.#spare ??= { cols, touched };
+      b.reset();
+      this.#spare ??= b;
     });
   }
 
   rollback(): void {
-    this.#cols.reset();
+    this.#buf.undo();
+    this.#buf.reset();
   }
+}
+
+/** What `#applyMetadata` returns when a flush has no metadata to write. */
+const NO_METADATA: { listed: readonly Series[]; undo: () => void } = Object.freeze({
+  listed: Object.freeze([]),
+  undo: () => {},
+});
+
+/** `t` as an integer timestamp; throws a RangeError when it is out of range. */
+function checkTime(t: number, what: string): number {
+  if (!Number.isSafeInteger(t)) t = Math.trunc(t);
+  if (!(t <= MAX_TIMESTAMP && t >= -MAX_TIMESTAMP)) {
+    throw new RangeError(`Cannot append ${what}: timestamp ${t} is out of range`);
+  }
+  return t;
 }
 
 /**
@@ -383,9 +592,18 @@ class DbAppender implements Appender {
  * `<dir>/cursors.json`.
  *
  * - Commits are serialized and grouped: one writer encodes every commit
- *   queued so far (series records for new series first, then one samples
- *   record per commit) and writes them in one file write, then syncs per
- *   the sync policy. A commit is visible to `tail()` once it resolves.
+ *   queued so far (series records for new series first, then metadata
+ *   records for the series whose metadata changed, then per commit a
+ *   samples record, an integer and a float histograms record and an
+ *   exemplars record, each only when not empty) and writes them in one file
+ *   write, then syncs per the sync policy. A commit is visible to `tail()`
+ *   once it resolves.
+ * - Per series, memory holds its labels, its latest metadata (one shared
+ *   object per distinct value), whether its last value was a histogram
+ *   (so a staleness marker becomes a stale histogram; restored by replay)
+ *   and its last exemplar (repeats are dropped).
+ * - "Samples" in counts (segment statistics, drops, loss reports, replay)
+ *   are float and histogram samples; exemplars are not counted.
  * - Truncation runs when a segment is completed and every
  *   `truncateIntervalMs`, in this order:
  *   1. a head segment older than `headMaxAgeMs` is completed;
@@ -456,6 +674,9 @@ export class AgentDb implements Appendable, WalSource {
   /** Bytes and series of the series records written or replayed (a checkpoint size estimate). */
   #seriesRecordBytes = 0;
   #seriesRecorded = 0;
+  /** Bytes and entries of the metadata records written or replayed. */
+  #metaRecordBytes = 0;
+  #metaRecorded = 0;
   #capWarned = false;
   #closed = false;
 
@@ -557,6 +778,7 @@ export class AgentDb implements Appendable, WalSource {
     let orphaned = 0;
     let corruptions = 0;
     let seriesSeen = 0, seriesBytes = 0;
+    let metaSeen = 0, metaBytes = 0;
     const lost = noLoss();
     let pseudo = -1 - REPLAYED;
     const onSeries = (ref: number, labels: Labels) => {
@@ -569,6 +791,14 @@ export class AgentDb implements Appendable, WalSource {
       series.add(labels, ref, true, pseudo);
     };
     const buf = new SampleBuffer(4096);
+    const exemplars: ExemplarSample[] = [];
+    /** Marks a ref seen in a record of segment `pseudo`; false when its series is unknown. */
+    const seen = (ref: number): Series | undefined => {
+      if (ref > maxRef) maxRef = ref;
+      const s = series.get(ref);
+      if (s !== undefined) s.lastFlush = pseudo;
+      return s;
+    };
     let wal: Wal;
     try {
       wal = await Wal.open(join(dir, "wal"), {
@@ -593,8 +823,10 @@ export class AgentDb implements Appendable, WalSource {
               const ref = refs[i];
               if (ref > maxRef) maxRef = ref;
               const s = series.get(ref);
-              if (s !== undefined) s.lastFlush = pseudo;
-              else orphaned++;
+              if (s !== undefined) {
+                s.lastFlush = pseudo;
+                if (s.kind !== FLOAT) s.kind = FLOAT;
+              } else orphaned++;
               const t = ts[i];
               if (t < minT) minT = t;
               if (t > maxT) maxT = t;
@@ -603,6 +835,47 @@ export class AgentDb implements Appendable, WalSource {
             if (where.segment >= 0) {
               statsOf(where.segment).add(where.offset, buf.length, minT, maxT);
             }
+          } else if (isHistogramsType(type)) {
+            // Check the whole record before using it: refs and times go to `buf`.
+            buf.reset();
+            scanHistograms(rec, (ref, t) => buf.push(ref, t, 0, 0));
+            const kind = type === RecordType.FloatHistograms ? FLOAT_HISTOGRAM : INT_HISTOGRAM;
+            let minT = Infinity, maxT = -Infinity;
+            for (let i = 0; i < buf.length; i++) {
+              const s = seen(buf.refs[i]);
+              if (s !== undefined) s.kind = kind;
+              else orphaned++;
+              const t = buf.ts[i];
+              if (t < minT) minT = t;
+              if (t > maxT) maxT = t;
+            }
+            samples += buf.length;
+            if (where.segment >= 0) {
+              statsOf(where.segment).add(where.offset, buf.length, minT, maxT);
+            }
+          } else if (type === RecordType.Exemplars) {
+            exemplars.length = 0;
+            decodeExemplars(rec, exemplars);
+            for (const x of exemplars) seen(x.ref);
+            exemplars.length = 0;
+            if (where.segment >= 0) statsOf(where.segment).add(where.offset, 0, 0, 0);
+          } else if (type === RecordType.Metadata) {
+            const updates: [number, MetricMetadata][] = [];
+            decodeMetadata(rec, (ref, m) => updates.push([ref, m]), intern);
+            // A group's series share one decoded object: intern it once.
+            let last: MetricMetadata | undefined, shared: MetricMetadata | undefined;
+            for (const [ref, m] of updates) {
+              const s = seen(ref);
+              if (s === undefined) continue;
+              if (m !== last) {
+                last = m;
+                shared = series.internMeta(m);
+              }
+              s.meta = shared;
+            }
+            metaSeen += updates.length;
+            metaBytes += rec.length;
+            if (where.segment >= 0) statsOf(where.segment).add(where.offset, 0, 0, 0);
           } else {
             unknownRecords++;
             if (where.segment >= 0) statsOf(where.segment).add(where.offset, 0, 0, 0);
@@ -676,6 +949,8 @@ export class AgentDb implements Appendable, WalSource {
     self.db = db;
     db.#seriesRecordBytes = seriesBytes;
     db.#seriesRecorded = seriesSeen;
+    db.#metaRecordBytes = metaBytes;
+    db.#metaRecorded = metaSeen;
     logger.info("Agent db opened", {
       dir,
       series: series.count,
@@ -714,6 +989,11 @@ export class AgentDb implements Appendable, WalSource {
     return this.#series.get(ref)?.labels;
   }
 
+  /** The latest committed metadata of a series ref, if any, while the series is known. */
+  metadata(ref: SeriesRef): MetricMetadata | undefined {
+    return this.#series.get(ref)?.meta;
+  }
+
   /** Number of known series. */
   get seriesCount(): number {
     return this.#series.count;
@@ -734,7 +1014,7 @@ export class AgentDb implements Appendable, WalSource {
     return this.#wal.totalBytes;
   }
 
-  /** Samples recorded in segment `n`'s statistics (0 for an unknown segment). */
+  /** Samples (float and histogram) in segment `n`'s statistics (0 for an unknown segment). */
   segmentSamples(n: number): number {
     return this.#stats.get(n)?.samples ?? 0;
   }
@@ -775,9 +1055,9 @@ export class AgentDb implements Appendable, WalSource {
   }
 
   /**
-   * Samples from `from` onward, in WAL order, in chunks; follows segment
-   * rotation and, once caught up, waits for the next commit (or a poll
-   * timeout) until `signal` aborts or the db closes. Only committed records
+   * Samples, histograms and exemplars from `from` onward, in WAL order, in
+   * chunks; follows segment rotation and, once caught up, waits for the next
+   * commit (or a poll timeout) until `signal` aborts or the db closes. Only committed records
    * are read. A position in a deleted segment continues at the oldest
    * remaining one; a damaged completed segment is logged and skipped.
    *
@@ -796,6 +1076,10 @@ export class AgentDb implements Appendable, WalSource {
       : { name: opts.cursor, yielded: from, held: null };
     if (state !== null) this.#tails.add(state);
     const out = new SampleBuffer(4096);
+    let histograms: HistogramSample[] = [];
+    let exemplars: ExemplarSample[] = [];
+    /** Samples, histograms and exemplars read and not handed out yet. */
+    const pending = () => out.length + histograms.length + exemplars.length;
     let seg = from.segment;
     let off = from.offset;
     let file: Deno.FsFile | null = null;
@@ -809,8 +1093,10 @@ export class AgentDb implements Appendable, WalSource {
       return comparePositions(c.position, here) > 0 ? c.position : null;
     };
     const handOut = (end: WalPosition): WalChunk => {
-      const chunk = { samples: out.take(), end };
+      const chunk = { samples: out.take(), histograms, exemplars, end };
       out.reset();
+      histograms = [];
+      exemplars = [];
       if (state !== null) {
         state.held = state.yielded;
         state.yielded = end;
@@ -826,6 +1112,8 @@ export class AgentDb implements Appendable, WalSource {
           file = null;
           reader = null;
           out.reset();
+          histograms = [];
+          exemplars = [];
           seg = skip.segment;
           off = skip.offset;
           state!.yielded = skip;
@@ -896,14 +1184,15 @@ export class AgentDb implements Appendable, WalSource {
             const before = r.offset;
             const rec = r.next();
             if (rec === null) break;
-            if (isSamplesType(rec[0])) {
-              try {
-                decodeSamples(rec, out);
-              } catch (e) {
-                throw recordError(e, { segment: seg, offset: before });
-              }
+            const type = rec[0];
+            try {
+              if (isSamplesType(type)) decodeSamples(rec, out);
+              else if (isHistogramsType(type)) decodeHistograms(rec, histograms);
+              else if (type === RecordType.Exemplars) decodeExemplars(rec, exemplars);
+            } catch (e) {
+              throw recordError(e, { segment: seg, offset: before });
             }
-            if (out.length >= MAX_CHUNK_SAMPLES) {
+            if (pending() >= MAX_CHUNK_SAMPLES) {
               yield handOut({ segment: seg, offset: r.offset });
               if (state !== null) state.held = null;
               if (signal.aborted || this.#closed) return;
@@ -919,7 +1208,7 @@ export class AgentDb implements Appendable, WalSource {
           damaged = e;
         }
         if (moved) continue;
-        if (out.length > 0 && (atEnd || damaged)) {
+        if (pending() > 0 && (atEnd || damaged)) {
           yield handOut({ segment: seg, offset: r.offset });
           if (state !== null) state.held = null;
           if (skipTo() !== null) continue;
@@ -1027,12 +1316,10 @@ export class AgentDb implements Appendable, WalSource {
     const enc = this.#encoder;
     enc.reset();
     const fresh: Series[] = [];
-    const recSamples: number[] = [];
-    const recMin: number[] = [];
-    const recMax: number[] = [];
-    let samples = 0;
+    let samples = 0, histograms = 0, exemplars = 0;
     for (const c of batch) {
-      const { touched, cols } = c;
+      const b = c.bufs;
+      const { touched, cols } = b;
       const ts = cols.ts;
       let minT = Infinity, maxT = -Infinity;
       for (let i = 0; i < cols.length; i++) {
@@ -1050,30 +1337,67 @@ export class AgentDb implements Appendable, WalSource {
         if (t < minT) minT = t;
         if (t > maxT) maxT = t;
       }
-      recSamples.push(cols.length);
-      recMin.push(minT);
-      recMax.push(maxT);
+      b.minT = minT;
+      b.maxT = maxT;
+      for (let i = 0; i < b.otherCount; i++) this.#touch(b.others[i], seq, fresh);
+      for (const u of b.meta) this.#touch(u.s, seq, fresh);
       samples += cols.length;
+      histograms += b.ints.count + b.floats.count;
+      exemplars += b.exemplars.count;
     }
-    let seriesRecords = 0;
+    // Statistics of each record, in encoding order.
+    const recSamples: number[] = [];
+    const recMin: number[] = [];
+    const recMax: number[] = [];
+    const noted = (before: number, n: number, minT: number, maxT: number) => {
+      for (let k = before; k < enc.count; k++) {
+        recSamples.push(n);
+        recMin.push(minT);
+        recMax.push(maxT);
+      }
+    };
     for (let i = 0; i < fresh.length; i += SERIES_PER_RECORD) {
       enc.series(fresh.slice(i, i + SERIES_PER_RECORD));
-      seriesRecords++;
     }
+    const seriesRecords = enc.count;
+    noted(0, 0, 0, 0);
     if (seriesRecords > 0) {
       this.#seriesRecordBytes += enc.ends()[seriesRecords - 1];
       this.#seriesRecorded += fresh.length;
     }
-    for (const c of batch) enc.samples(c.cols);
+    const metaUndo = this.#applyMetadata(batch, fresh);
+    const metaOut = metaUndo.listed;
+    for (let i = 0; i < metaOut.length; i += SERIES_PER_RECORD) {
+      enc.metadata(metaOut.slice(i, i + SERIES_PER_RECORD));
+    }
+    noted(seriesRecords, 0, 0, 0);
+    if (enc.count > seriesRecords) {
+      const from = seriesRecords > 0 ? enc.ends()[seriesRecords - 1] : 0;
+      this.#metaRecordBytes += enc.ends()[enc.count - 1] - from;
+      this.#metaRecorded += metaOut.length;
+    }
+    for (const c of batch) {
+      const b = c.bufs;
+      let before = enc.count;
+      enc.samples(b.cols);
+      noted(before, b.cols.length, b.minT, b.maxT);
+      before = enc.count;
+      enc.histograms(b.ints);
+      noted(before, b.ints.count, b.ints.minT, b.ints.maxT);
+      before = enc.count;
+      enc.histograms(b.floats);
+      noted(before, b.floats.count, b.floats.minT, b.floats.maxT);
+      before = enc.count;
+      enc.exemplars(b.exemplars);
+      noted(before, 0, 0, 0);
+    }
     const onRecord = (index: number, segment: number, end: number) => {
       let st = this.#stats.get(segment);
       if (st === undefined) {
         st = new SegmentStats();
         this.#stats.set(segment, st);
       }
-      const k = index - seriesRecords;
-      if (k < 0) st.add(end, 0, 0, 0);
-      else st.add(end, recSamples[k], recMin[k], recMax[k]);
+      st.add(end, recSamples[index], recMin[index], recMax[index]);
     };
     this.#inFlush = true;
     try {
@@ -1083,8 +1407,9 @@ export class AgentDb implements Appendable, WalSource {
     } catch (e) {
       // Rewritten by the next commit that appends to them.
       for (const s of fresh) s.written = false;
+      metaUndo.undo();
       this.#metrics.writesFailed.inc();
-      this.#log.error("Cannot write to the WAL", { error: String(e), samples });
+      this.#log.error("Cannot write to the WAL", { error: String(e), samples, histograms });
       this.#advance();
       for (const c of batch) c.reject(e);
       return;
@@ -1092,9 +1417,64 @@ export class AgentDb implements Appendable, WalSource {
       this.#inFlush = false;
     }
     this.#metrics.samplesAppended.inc(samples);
-    this.#lastCommitSize = Math.max(64, Math.min(1 << 16, batch[batch.length - 1].cols.length));
+    if (histograms > 0) this.#metrics.histogramsAppended.inc(histograms);
+    if (exemplars > 0) this.#metrics.exemplarsAppended.inc(exemplars);
+    this.#lastCommitSize = Math.max(
+      64,
+      Math.min(1 << 16, batch[batch.length - 1].bufs.cols.length),
+    );
     this.#advance();
     for (const c of batch) c.resolve();
+  }
+
+  /** Marks a series as written by flush `seq` (see the float loop in `#flushQueue`). */
+  #touch(s: Series, seq: number, fresh: Series[]): void {
+    if (s.lastFlush === seq && s.written) return;
+    if (s.deleted) this.#series.restore(s);
+    if (!s.written) {
+      s.written = true;
+      fresh.push(s);
+    }
+    s.lastFlush = seq;
+  }
+
+  /**
+   * Applies the metadata changes of `batch` to the series and lists the
+   * series whose metadata record this flush writes: those that changed and
+   * fresh series that already have metadata (brought back after garbage
+   * collection, their old record may be gone). `undo()` restores the old
+   * values when the write fails.
+   */
+  #applyMetadata(
+    batch: readonly PendingCommit[],
+    fresh: readonly Series[],
+  ): { listed: readonly Series[]; undo: () => void } {
+    let any = false;
+    for (let i = 0; i < batch.length && !any; i++) any = batch[i].bufs.meta.length > 0;
+    for (let i = 0; i < fresh.length && !any; i++) any = fresh[i].meta !== undefined;
+    if (!any) return NO_METADATA;
+    const listed: Series[] = [];
+    for (const s of fresh) if (s.meta !== undefined) listed.push(s);
+    const changed: Series[] = [];
+    const old: (MetricMetadata | undefined)[] = [];
+    let seen: Set<Series> | undefined;
+    for (const c of batch) {
+      for (const { s, m } of c.bufs.meta) {
+        if (s.meta !== undefined && sameMetadata(s.meta, m)) continue;
+        changed.push(s);
+        old.push(s.meta);
+        s.meta = this.#series.internMeta(m);
+        seen ??= new Set(listed);
+        if (!seen.has(s)) {
+          seen.add(s);
+          listed.push(s);
+        }
+      }
+    }
+    const undo = () => {
+      for (let i = changed.length - 1; i >= 0; i--) changed[i].meta = old[i];
+    };
+    return { listed, undo };
   }
 
   /** Publishes the writer's position to readers. */
@@ -1229,12 +1609,16 @@ export class AgentDb implements Appendable, WalSource {
     return deleted;
   }
 
-  /** The larger of the current checkpoint and one holding every live series. */
+  /** The larger of the current checkpoint and one holding every live series and its metadata. */
   #checkpointEstimate(): number {
-    const perSeries = this.#seriesRecordBytes / Math.max(1, this.#seriesRecorded);
-    // Framing: a 7-byte header per 32 KiB page, a record per 1,000 series.
-    const est = Math.ceil(this.#series.count * perSeries * (1 + 7 / 32768)) +
-      Math.ceil(this.#series.count / SERIES_PER_RECORD) * 8;
+    const recorded = Math.max(1, this.#seriesRecorded);
+    const perSeries = this.#seriesRecordBytes / recorded;
+    // Metadata: the average entry, times the share of series that have one (at most all).
+    const perMeta = this.#metaRecordBytes / Math.max(1, this.#metaRecorded) *
+      Math.min(1, this.#metaRecorded / recorded);
+    // Framing: a 7-byte header per 32 KiB page, two records per 1,000 series.
+    const est = Math.ceil(this.#series.count * (perSeries + perMeta) * (1 + 7 / 32768)) +
+      Math.ceil(this.#series.count / SERIES_PER_RECORD) * 16;
     return Math.max(this.#wal.checkpointBytes, est);
   }
 
@@ -1511,7 +1895,11 @@ export class AgentDb implements Appendable, WalSource {
     return seq;
   }
 
-  /** Series records for every live series in the WAL, in batches (one encoder, reused). */
+  /**
+   * Series records for every live series in the WAL, each followed by a
+   * metadata record for those of its series that have metadata, in batches
+   * (one encoder, reused).
+   */
   *#checkpointBatches(): Generator<RecordBatch> {
     const enc = new RecordEncoder();
     const group: Series[] = [];
@@ -1520,6 +1908,7 @@ export class AgentDb implements Appendable, WalSource {
       group.push(s);
       if (group.length === SERIES_PER_RECORD) {
         enc.series(group);
+        enc.metadata(group);
         group.length = 0;
         if (enc.buffer().length >= READ_CHUNK) {
           yield { buf: enc.buffer(), ends: enc.ends() };
@@ -1528,6 +1917,7 @@ export class AgentDb implements Appendable, WalSource {
       }
     }
     enc.series(group);
+    enc.metadata(group);
     if (enc.count > 0) yield { buf: enc.buffer(), ends: enc.ends() };
   }
 

@@ -9,8 +9,12 @@ import type { Counter, Gauge, Histogram, Registry } from "../metrics/registry.ts
 
 /** Metrics owned by one agent db. */
 export interface StorageMetrics {
-  /** `prometheus_agent_samples_appended_total{type="float"}`: samples committed. */
+  /** `prometheus_agent_samples_appended_total{type="float"}`: float samples committed. */
   samplesAppended: Counter;
+  /** `prometheus_agent_samples_appended_total{type="histogram"}`: histogram samples committed. */
+  histogramsAppended: Counter;
+  /** `prometheus_agent_exemplars_appended_total`: exemplars committed. */
+  exemplarsAppended: Counter;
   /** `prometheus_agent_corruptions_total`: damaged WAL segments/checkpoints found (and repaired) on open. */
   corruptions: Counter;
   /** `prometheus_agent_active_series`: series the db knows. */
@@ -62,6 +66,15 @@ export function createStorageMetrics(
       name: "prometheus_agent_samples_appended_total",
       help: "Total number of samples appended to the storage.",
       labels: { type: "float" },
+    }),
+    histogramsAppended: registry.counter({
+      name: "prometheus_agent_samples_appended_total",
+      help: "Total number of samples appended to the storage.",
+      labels: { type: "histogram" },
+    }),
+    exemplarsAppended: registry.counter({
+      name: "prometheus_agent_exemplars_appended_total",
+      help: "Total number of exemplars appended to the storage.",
     }),
     corruptions: registry.counter({
       name: "prometheus_agent_corruptions_total",

@@ -10,6 +10,8 @@ export {
   type Appender,
   comparePositions,
   type DeliveryCursor,
+  type ExemplarSample,
+  type HistogramSample,
   type SampleColumns,
   type SeriesRef,
   type TailOptions,

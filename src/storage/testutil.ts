@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { Labels } from "../model/labels.ts";
 import { Registry } from "../metrics/registry.ts";
 import { AgentDb, type AgentDbOptions } from "./agentdb.ts";
-import type { WalPosition } from "./types.ts";
+import type { ExemplarSample, HistogramSample, WalPosition } from "./types.ts";
 
 /** Runs `fn` with a fresh temporary directory, removed afterwards. */
 export async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -72,24 +72,47 @@ export async function dirBytes(dir: string): Promise<number> {
   return n;
 }
 
-/** Reads samples through `tail()` until it has waited `quietMs` for more; returns them in order. */
+/** What `drain` read: float samples as plain-array columns, histograms and exemplars as lists. */
+export interface Drained {
+  refs: number[];
+  ts: number[];
+  values: number[];
+  stale: number[];
+  st: number[];
+  histograms: HistogramSample[];
+  exemplars: ExemplarSample[];
+  end: WalPosition;
+}
+
+/**
+ * Reads through `tail()` until it has waited `quietMs` for more; returns
+ * everything in order.
+ */
 export async function drain(
   db: AgentDb,
   from: WalPosition,
   opts: { cursor?: string; quietMs?: number; ack?: boolean } = {},
-): Promise<{ refs: number[]; ts: number[]; end: WalPosition }> {
+): Promise<Drained> {
   const ac = new AbortController();
   const quiet = opts.quietMs ?? 150;
   let timer = setTimeout(() => ac.abort(), quiet);
-  const refs: number[] = [], ts: number[] = [];
+  const refs: number[] = [], ts: number[] = [], values: number[] = [];
+  const stale: number[] = [], st: number[] = [];
+  const histograms: HistogramSample[] = [], exemplars: ExemplarSample[] = [];
   let end = from;
   try {
     for await (const c of db.tail(from, ac.signal, { cursor: opts.cursor })) {
       clearTimeout(timer);
-      for (let i = 0; i < c.samples.length; i++) {
-        refs.push(c.samples.refs[i]);
-        ts.push(c.samples.ts[i]);
+      const s = c.samples;
+      for (let i = 0; i < s.length; i++) {
+        refs.push(s.refs[i]);
+        ts.push(s.ts[i]);
+        values.push(s.values[i]);
+        stale.push(s.stale[i]);
+        st.push(s.st[i]);
       }
+      histograms.push(...c.histograms);
+      exemplars.push(...c.exemplars);
       end = c.end;
       if (opts.ack && opts.cursor) db.cursor(opts.cursor).ack(c.end);
       timer = setTimeout(() => ac.abort(), quiet);
@@ -97,5 +120,5 @@ export async function drain(
   } finally {
     clearTimeout(timer);
   }
-  return { refs, ts, end };
+  return { refs, ts, values, stale, st, histograms, exemplars, end };
 }

@@ -6,6 +6,7 @@ import {
 import { Registry } from "../metrics/registry.ts";
 import { AGENT_UNAVAILABLE, createHandler, type HandlerDeps, METRICS_CONTENT_TYPE } from "./api.ts";
 import type { AgentStatusProvider, DroppedTargetStatus, TargetStatus } from "./status.ts";
+import { fakeEndpointStatus } from "../remote/test_util.ts";
 
 function assertStringIncludes(actual: string, expected: string): void {
   assert(actual.includes(expected), `expected to find ${JSON.stringify(expected)} in:\n${actual}`);
@@ -49,7 +50,7 @@ function fakeStatus(over: Partial<AgentStatusProvider> = {}): Fake {
     ],
     targets: () => fake.active,
     droppedTargets: () => fake.dropped,
-    endpoints: () => [{
+    endpoints: () => [fakeEndpointStatus({
       name: "mimir",
       url: "https://mimir.example/api/v1/push",
       samplesSent: 10,
@@ -62,7 +63,7 @@ function fakeStatus(over: Partial<AgentStatusProvider> = {}): Fake {
       lastErrorTime: null,
       lastSendTime: NOW - 1000,
       cursor: { segment: 1, offset: 2 },
-    }],
+    })],
     ready: () => fake.isReady,
     startTime: NOW - 3_723_000,
     version: "0.1.0",

@@ -81,14 +81,12 @@ export interface TargetMetadata {
   unit: string;
 }
 
-/** What the UI shows about one remote-write endpoint beyond its counters. */
+/**
+ * What the UI shows about one remote-write endpoint beyond its status (which
+ * has the protocol in use and the shards).
+ */
 export interface RemoteWriteInfo {
   name: string;
-  /** The protobuf message sent, e.g. `prometheus.WriteRequest` (remote write 1.0). */
-  protocol: string;
-  /** Shards sending now, and the configured maximum. */
-  shards: number;
-  maxShards: number;
   /** The endpoint's WAL disk cap in bytes; 0: none. */
   maxDiskBytes: number;
 }

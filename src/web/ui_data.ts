@@ -133,7 +133,10 @@ export function uiServiceDiscovery(status: AgentStatusProvider, q: URLSearchPara
   };
 }
 
-/** `GET /ui/api/remote_write`: every endpoint's counters, protocol and WAL position. */
+/**
+ * `GET /ui/api/remote_write`: every endpoint's status (counters, protocol in
+ * use, shards) and WAL position.
+ */
 export function uiRemoteWrite(status: AgentStatusProvider, now: number) {
   const info = new Map((status.remoteWrite?.() ?? []).map((i) => [i.name, i]));
   const wal = status.wal?.();
@@ -154,9 +157,6 @@ export function uiRemoteWrite(status: AgentStatusProvider, now: number) {
       }
       return {
         ...e,
-        protocol: i?.protocol ?? "",
-        shards: i?.shards ?? 0,
-        maxShards: i?.maxShards ?? 0,
         maxDiskBytes: i?.maxDiskBytes ?? 0,
         /** WAL segments from the endpoint's cursor to the head (what it keeps on disk). */
         segmentsHeld: segmentsBehind,

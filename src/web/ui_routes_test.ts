@@ -10,6 +10,7 @@ import { createHandler } from "./api.ts";
 import type { AgentStatusProvider, TargetStatus } from "./status.ts";
 import { parseSelector } from "./targets_api.ts";
 import { PAGES } from "./ui/pages.ts";
+import { fakeEndpointStatus } from "../remote/test_util.ts";
 
 const NOW = Date.UTC(2026, 7, 21, 12, 0, 0, 0);
 
@@ -55,9 +56,14 @@ function fake(active: TargetStatus[] = [target("node", 1), target("node", 2, "do
   const status: AgentStatusProvider = {
     targets: () => active,
     droppedTargets: () => [{ scrapePool: "node", discoveredLabels: { __address__: "drop-me:1" } }],
-    endpoints: () => [{
+    endpoints: () => [fakeEndpointStatus({
       name: "mimir",
       url: "https://mimir.example/push",
+      protocol: "prometheus.WriteRequest",
+      fellBack: true,
+      shards: 3,
+      desiredShards: 3.42,
+      maxShards: 50,
       samplesSent: 10,
       samplesFailed: 0,
       samplesRetried: 0,
@@ -68,7 +74,8 @@ function fake(active: TargetStatus[] = [target("node", 1), target("node", 2, "do
       lastErrorTime: null,
       lastSendTime: NOW - 500,
       cursor: { segment: 1, offset: 20 },
-    }],
+      histograms: { sent: 5, failed: 0, retried: 0, dropped: 1, pending: 0 },
+    })],
     ready: () => true,
     startTime: NOW - 65_000,
     version: "0.1.0",
@@ -96,13 +103,7 @@ function fake(active: TargetStatus[] = [target("node", 1), target("node", 2, "do
         unit: "",
       },
     ],
-    remoteWrite: () => [{
-      name: "mimir",
-      protocol: "prometheus.WriteRequest",
-      shards: 1,
-      maxShards: 50,
-      maxDiskBytes: 0,
-    }],
+    remoteWrite: () => [{ name: "mimir", maxDiskBytes: 0 }],
     wal: () => ({
       segments: [{ segment: 0, samples: 5 }, { segment: 1, samples: 7 }, {
         segment: 2,
@@ -317,13 +318,11 @@ Deno.test("/ui/api/remote_write, wal and status", async () => {
   const rw = (await getJson(call, "/ui/api/remote_write")).body;
   assertEquals(rw.head, { segment: 2, offset: 100 });
   const e = rw.endpoints[0];
-  assertEquals([e.name, e.protocol, e.shards, e.maxShards, e.samplesPending], [
-    "mimir",
-    "prometheus.WriteRequest",
-    1,
-    50,
-    3,
-  ]);
+  assertEquals(
+    [e.name, e.protocol, e.fellBack, e.shards, e.desiredShards, e.maxShards, e.samplesPending],
+    ["mimir", "prometheus.WriteRequest", true, 3, 3.42, 50, 3],
+  );
+  assertEquals(e.histograms.sent, 5);
   // Cursor in segment 1: segments 1 and 2 are held for it.
   assertEquals([e.segmentsHeld, e.samplesHeld], [2, 16]);
   const wal = (await getJson(call, "/ui/api/wal")).body;
@@ -343,4 +342,48 @@ Deno.test("/ui/api/remote_write, wal and status", async () => {
     "import",
   ]);
   assert(["granted", "prompt", "denied"].includes(st.permissions.read));
+});
+
+Deno.test("Remote write page: shows the protocol in use, fallback, shards and desired shards", async () => {
+  const call = fake();
+  const html = (await call("/remote-write")).text;
+  const script = html.slice(html.indexOf("<script>") + 8, html.lastIndexOf("</script>"));
+  const el = () => ({ innerHTML: "", textContent: "", className: "", contains: () => false });
+  const els: Record<string, ReturnType<typeof el>> = {};
+  const doc = {
+    getElementById: (id: string) => (els[id] ??= el()),
+    querySelectorAll: () => [],
+    addEventListener: () => {},
+    activeElement: null,
+    hidden: false,
+  };
+  const fetchStub = async (path: string) => {
+    const r = await call(path);
+    return new Response(r.text, { status: r.status });
+  };
+  let done: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  // The page script ends by scheduling the next refresh: that is when the first render is done.
+  const run = new Function(
+    "document",
+    "fetch",
+    "location",
+    "history",
+    "setTimeout",
+    "clearTimeout",
+    script,
+  );
+  run(doc, fetchStub, { search: "", pathname: "/remote-write" }, {}, () => done(), () => {});
+  await finished;
+  const out = els["results"].innerHTML;
+  assert(
+    out.includes('<td class="protocol">prometheus.WriteRequest<div class="muted">fell back'),
+    out,
+  );
+  assert(
+    out.includes('<td class="num shards">3 / 50<div class="muted">desired 3.42, min 1</div>'),
+    out,
+  );
+  assert(out.includes("5 / 0<div"), `histograms / exemplars: ${out}`);
+  assertEquals(els["status-line"].className, "muted");
 });

@@ -13,6 +13,7 @@ export default defineConfig({
       ],
       metricRelabelConfigs: [{ sourceLabels: ["__name__"], regex: "go_.*", action: "drop" }],
       basicAuth: { username: "u", passwordFile: "pass.txt" },
+      scrapeNativeHistograms: true,
     },
   ],
   remoteWrite: [
@@ -20,6 +21,19 @@ export default defineConfig({
       url: "http://127.0.0.1:9201/api/v1/write",
       queueConfig: { maxSamplesPerSend: 500, batchSendDeadline: "1s" },
       writeRelabelConfigs: [{ regex: "tmp_.*", action: "labeldrop" }],
+    },
+    {
+      url: "https://rw.example/api/v1/write",
+      protobufMessage: "io.prometheus.write.v2.Request",
+      sendExemplars: true,
+      metadataConfig: { sendInterval: "30s" },
+      queueConfig: { sampleAgeLimit: "1h" },
+      oauth2: {
+        clientId: "ferry",
+        clientSecretFile: "pass.txt",
+        tokenUrl: "https://idp.example/token",
+        scopes: ["metrics.write"],
+      },
     },
   ],
 });

@@ -1,16 +1,26 @@
 /**
  * Remote Write 1.0 (`prometheus.WriteRequest`) as a protobufjs reflection
- * descriptor, plus a twin namespace used for bit-exact decoding.
+ * descriptor, plus a twin namespace for bit-exact reading. Used by tests and
+ * benches as an independent check of the hand-written codec (codec_rw1.ts).
  *
- * Field numbers follow the RW 1.0 spec (`remote.proto` / `types.proto`):
+ * Field numbers follow `prompb/remote.proto` and `prompb/types.proto`:
  *
  * ```proto
  * message WriteRequest { repeated TimeSeries timeseries = 1; reserved 2; repeated MetricMetadata metadata = 3; }
- * message TimeSeries   { repeated Label labels = 1; repeated Sample samples = 2; repeated Exemplar exemplars = 3; }
+ * message TimeSeries   { repeated Label labels = 1; repeated Sample samples = 2; repeated Exemplar exemplars = 3;
+ *                        repeated Histogram histograms = 4; }
  * message Label        { string name = 1; string value = 2; }
  * message Sample       { double value = 1; int64 timestamp = 2; }
  * message Exemplar     { repeated Label labels = 1; double value = 2; int64 timestamp = 3; }
  * message MetricMetadata { MetricType type = 1; string metric_family_name = 2; string help = 4; string unit = 5; }
+ * message Histogram    { oneof count { uint64 count_int = 1; double count_float = 2; } double sum = 3;
+ *                        sint32 schema = 4; double zero_threshold = 5;
+ *                        oneof zero_count { uint64 zero_count_int = 6; double zero_count_float = 7; }
+ *                        repeated BucketSpan negative_spans = 8; repeated sint64 negative_deltas = 9;
+ *                        repeated double negative_counts = 10; repeated BucketSpan positive_spans = 11;
+ *                        repeated sint64 positive_deltas = 12; repeated double positive_counts = 13;
+ *                        ResetHint reset_hint = 14; int64 timestamp = 15; repeated double custom_values = 16; }
+ * message BucketSpan   { sint32 offset = 1; uint32 length = 2; }
  * ```
  *
  * `ferry.rw1raw` is the same schema with every `double` declared `fixed64`
@@ -21,30 +31,9 @@
  */
 
 import protobuf from "protobufjs";
-
-/** Wire tags (field number << 3 | wire type) used by the hand-written encoder. */
-export const TAG = {
-  /** WriteRequest.timeseries, length-delimited. */
-  WRITE_REQUEST_TIMESERIES: (1 << 3) | 2,
-  /** TimeSeries.labels, length-delimited. */
-  TIMESERIES_LABELS: (1 << 3) | 2,
-  /** TimeSeries.samples, length-delimited. */
-  TIMESERIES_SAMPLES: (2 << 3) | 2,
-  /** Label.name, length-delimited. */
-  LABEL_NAME: (1 << 3) | 2,
-  /** Label.value, length-delimited. */
-  LABEL_VALUE: (2 << 3) | 2,
-  /** Sample.value, 64-bit. */
-  SAMPLE_VALUE: (1 << 3) | 1,
-  /** Sample.timestamp, varint. */
-  SAMPLE_TIMESTAMP: (2 << 3) | 0,
-} as const;
-
-type FieldJson = protobuf.IField & { rule?: "repeated" };
+import { field as f, histogramMessages, metricTypeValues } from "./common.ts";
 
 function messages(valueType: "double" | "fixed64"): Record<string, protobuf.AnyNestedObject> {
-  const f = (type: string, id: number, repeated = false): FieldJson =>
-    repeated ? { type, id, rule: "repeated" } : { type, id };
   return {
     WriteRequest: {
       fields: {
@@ -58,6 +47,7 @@ function messages(valueType: "double" | "fixed64"): Record<string, protobuf.AnyN
         labels: f("Label", 1, true),
         samples: f("Sample", 2, true),
         exemplars: f("Exemplar", 3, true),
+        histograms: f("Histogram", 4, true),
       },
     },
     Label: { fields: { name: f("string", 1), value: f("string", 2) } },
@@ -76,21 +66,9 @@ function messages(valueType: "double" | "fixed64"): Record<string, protobuf.AnyN
         help: f("string", 4),
         unit: f("string", 5),
       },
-      nested: {
-        MetricType: {
-          values: {
-            UNKNOWN: 0,
-            COUNTER: 1,
-            GAUGE: 2,
-            HISTOGRAM: 3,
-            GAUGEHISTOGRAM: 4,
-            SUMMARY: 5,
-            INFO: 6,
-            STATESET: 7,
-          },
-        },
-      },
+      nested: { MetricType: { values: metricTypeValues("") } },
     },
+    ...histogramMessages(valueType, false),
   };
 }
 
@@ -105,7 +83,7 @@ export const rw1Root: protobuf.Root = protobuf.Root.fromJSON({
 /** `prometheus.WriteRequest` with `double` values (as published). */
 export const WriteRequestType: protobuf.Type = rw1Root.lookupType("prometheus.WriteRequest");
 
-/** `prometheus.WriteRequest` with values read as raw `fixed64` bits. */
+/** `prometheus.WriteRequest` with doubles read as raw `fixed64` bits. */
 export const RawWriteRequestType: protobuf.Type = rw1Root.lookupType(
   "ferry.rw1raw.WriteRequest",
 );

@@ -7,7 +7,8 @@
 /**
  * Malformed exposition text. One invalid line fails the whole scrape, as in
  * Prometheus. `line` and `column` are 1-based; the column counts UTF-16 code
- * units from the start of the line.
+ * units from the start of the line. Errors in a binary (protobuf) body carry
+ * the byte `offset` instead (then `line` is 1 and `column` the offset + 1).
  */
 export class ParseError extends SyntaxError {
   /** 1-based line number of the offending line. */
@@ -16,13 +17,21 @@ export class ParseError extends SyntaxError {
   readonly column: number;
   /** The reason without the `line N: ` prefix. */
   readonly reason: string;
+  /** 0-based byte offset in a binary body; null for text. */
+  readonly offset: number | null;
 
-  constructor(reason: string, line: number, column: number) {
-    super(`line ${line}: ${reason}`);
+  constructor(reason: string, line: number, column: number, opts: { offset?: number } = {}) {
+    super(opts.offset === undefined ? `line ${line}: ${reason}` : `byte ${opts.offset}: ${reason}`);
     this.name = "ParseError";
     this.reason = reason;
     this.line = line;
     this.column = column;
+    this.offset = opts.offset ?? null;
+  }
+
+  /** The error for byte `offset` (0-based) of a binary body. */
+  static atByte(offset: number, reason: string): ParseError {
+    return new ParseError(reason, 1, offset + 1, { offset });
   }
 
   /** Builds the error for offset `pos` of `text`, working out line and column. */

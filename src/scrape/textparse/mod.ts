@@ -5,16 +5,23 @@
  * @module
  */
 
+import type { Histogram } from "../../model/histogram.ts";
 import type { Labels } from "../../model/labels.ts";
 import type { ScrapeProtocol } from "../../config/types.ts";
+import { decodeBody } from "./decode.ts";
 import { ParseError } from "./errors.ts";
 import { OpenMetricsParser } from "./openmetrics.ts";
 import { PromParser } from "./prom.ts";
+import { ProtobufParser } from "./protobuf.ts";
 
 export { ParseError };
 
-/** What `next()` stopped at. Parsers may add kinds (`unit`); callers skip kinds they do not know. */
-export type EntryKind = "series" | "type" | "help" | "unit";
+/**
+ * What `next()` stopped at: a float sample ("series"), a native histogram
+ * sample ("histogram", protobuf only), or family metadata. Parsers may add
+ * kinds; callers skip kinds they do not know.
+ */
+export type EntryKind = "series" | "histogram" | "type" | "help" | "unit";
 
 /** Metric types across both formats (OpenMetrics adds info, stateset, gaugehistogram; `unknown` is OM's untyped). */
 export type MetricType =
@@ -28,7 +35,7 @@ export type MetricType =
   | "stateset"
   | "gaugehistogram";
 
-/** An exemplar attached to the last series entry (OpenMetrics). */
+/** An exemplar attached to the current sample (OpenMetrics, protobuf). */
 export interface Exemplar {
   labels: Labels;
   value: number;
@@ -37,12 +44,16 @@ export interface Exemplar {
 }
 
 /**
- * A pull parser over one exposition body. After `next()` returns "series",
- * the accessors describe that line until the next call.
+ * A pull parser over one exposition body. After `next()` returns "series"
+ * or "histogram", the accessors describe that sample until the next call.
  */
 export interface Parser {
   next(): EntryKind | null;
-  /** Raw series text of the line (cache key); a slice of the body. */
+  /**
+   * The sample's cache key: the same string for the same series in every
+   * scrape of one format (text parsers: the raw series text, a slice of the
+   * body).
+   */
   series(): string;
   /** The same text as a copy that does not pin the body (for storing). */
   ownedSeries(): string;
@@ -54,29 +65,59 @@ export interface Parser {
   family(): string;
   type(): MetricType;
   help(): string;
-  /** OpenMetrics: the exemplar of the current series line, if any. */
+  /** OpenMetrics, protobuf: the exemplar of the current series sample, if any. */
   exemplar?(): Exemplar | null;
+  /**
+   * Protobuf: every exemplar of the current sample (a native histogram may
+   * have several; those without a timestamp are already left out there).
+   */
+  exemplars?(): readonly Exemplar[];
+  /** Protobuf: the native histogram of a "histogram" entry (a fresh object each entry). */
+  histogram?(): Histogram;
   /** OpenMetrics: the UNIT of the current entry's family ("" if none). */
   unit?(): string;
   /** OpenMetrics: on a `_created` series, its value as a start time in ms; otherwise null. */
   createdTimestamp?(): number | null;
-  /** OpenMetrics: the start time in ms of the current sample from its family's `_created` line, or null. */
+  /**
+   * The start time in ms of the current sample, or null: OpenMetrics from
+   * its family's `_created` line, protobuf from `created_timestamp`.
+   */
   startTimestamp?(): number | null;
+}
+
+/** How a parser treats histograms (protobuf; the text formats have only classic ones). */
+export interface ParserOptions {
+  /** Yield native histograms (`scrape_native_histograms`). @default false */
+  nativeHistograms?: boolean;
+  /** Also yield the classic series of histograms that have both forms. @default false */
+  classicHistograms?: boolean;
 }
 
 /** Exposition formats, named as Prometheus' `scrape_protocols` (defined with the config model). */
 export type { ScrapeProtocol };
 
-/** A parser for a body in `protocol`. */
-export function createParser(protocol: ScrapeProtocol, text: string): Parser {
+/**
+ * A parser for a body in `protocol`. The protobuf format needs the bytes;
+ * the text formats take text or bytes (decoded as `decodeBody` does).
+ */
+export function createParser(
+  protocol: ScrapeProtocol,
+  body: string | Uint8Array,
+  opts: ParserOptions = {},
+): Parser {
   switch (protocol) {
     case "PrometheusText0.0.4":
     case "PrometheusText1.0.0":
-      return new PromParser(text);
+      return new PromParser(typeof body === "string" ? body : decodeBody(body));
     case "OpenMetricsText1.0.0":
     case "OpenMetricsText0.0.1":
-      return new OpenMetricsParser(text);
+      return new OpenMetricsParser(typeof body === "string" ? body : decodeBody(body));
+    case "PrometheusProto":
+      if (typeof body === "string") {
+        throw new TypeError("the PrometheusProto format is binary: pass the body's bytes");
+      }
+      return new ProtobufParser(body, opts);
     default:
-      throw new ParseError(`the ${protocol} format is not supported yet`, 1, 1);
+      throw new ParseError(`the ${protocol} format is not supported`, 1, 1);
   }
 }

@@ -223,6 +223,8 @@ export class OpenMetricsParser implements Parser {
   #stKey: string | null = null;
   #stVal = 0;
   #peeker: OpenMetricsParser | null = null;
+  /** Whether the body has `_created` anywhere (null until needed). */
+  #anyCreated: boolean | null = null;
 
   // Strict mode.
   readonly #closed: Map<string, MetricType> | null; // families that ended; null unless strict
@@ -398,10 +400,13 @@ export class OpenMetricsParser implements Parser {
    * histogram or summary family the value of the first `_created` line that
    * follows in the same family, if it has the same labels (ignoring `le` and
    * `quantile`), as Prometheus' `StartTimestamp()`. Looks ahead without
-   * moving the parser; repeated calls within one family scan it once.
+   * moving the parser; repeated calls within one family scan it once, and
+   * a body without `_created` anywhere costs one search for all calls.
    */
   startTimestamp(): number | null {
     if (this.#kind !== "series") return null;
+    this.#anyCreated ??= this.#s.includes("_created");
+    if (!this.#anyCreated) return null;
     const t = this.#lastType;
     if (t !== "counter" && t !== "histogram" && t !== "summary") return null;
     if (this.#isCreated()) return toMillis(this.#val);

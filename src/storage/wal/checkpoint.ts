@@ -3,7 +3,7 @@
  * for segments 0…n after they were deleted. It uses the same page and
  * fragment framing as segments (without the segment size limit) and holds
  * series records, so refs used by the remaining segments still resolve on
- * replay.
+ * replay, and metadata records for the series that have metadata.
  *
  * Written atomically: `checkpoint.<n>.tmp` is written and fsynced, renamed,
  * and the directory fsynced. Only then are the segments it replaces and the

@@ -1,15 +1,23 @@
 /**
- * WAL record payloads: series and samples. (The framing into fragments and
- * pages is in `segment.ts`.)
+ * WAL record payloads. (The framing into fragments and pages is in
+ * `segment.ts`.)
  *
  * Every record starts with a type byte. Readers skip types they do not know,
  * so later versions can add records without breaking older readers.
  *
+ * Conventions: "uvarint" is an unsigned LEB128 varint, "varint" a zigzag
+ * one; float64 is 8 bytes little-endian; string = uvarint byte length ·
+ * UTF-8 bytes; labels = uvarint n · n × (string name · string value), names
+ * sorted, no duplicates, values non-empty. A NaN value is written as
+ * Prometheus' NormalNaN (`0x7ff8000000000001`), never with the payload the
+ * number happens to carry; only staleness markers have the StaleNaN bits
+ * `0x7ff0000000000002`, and on decode staleness is reported as a separate
+ * flag, never inferred from a NaN.
+ *
  * Series record (type 1), repeated until the end of the record:
  *
  * ```
- * uvarint ref · uvarint n · n × (string name · string value)
- * string = uvarint byte length · UTF-8 bytes; names sorted, values non-empty
+ * uvarint ref · labels
  * ```
  *
  * Samples record (type 3):
@@ -17,7 +25,7 @@
  * ```
  * uvarint sample count n (≥ 1) · uvarint base ref · varint base timestamp (ms)
  * then n times, up to the end of the record:
- *   varint ref delta · varint timestamp delta · float64 value (8 bytes, little-endian)
+ *   varint ref delta · varint timestamp delta · float64 value
  * ```
  *
  * The count up front lets a reader size a record's samples without decoding
@@ -26,43 +34,103 @@
  * without the count (written by ferry 0.1.0 before the count was added); it
  * is still read, never written.
  *
- * Deltas are taken from the previous sample (the first from the base, which
- * is the first sample's ref and timestamp, so its deltas are 0). "varint" is
- * zigzag. A staleness marker is stored as the exact StaleNaN bits
- * `0x7ff0000000000002`; on decode, staleness is reported in a separate flag
- * and never inferred from a NaN.
+ * Deltas are taken from the previous entry (the first from the base, which
+ * is the first entry's ref and timestamp, so its deltas are 0). A staleness
+ * marker's value is the StaleNaN bits.
+ *
+ * Samples with start times (type 4), written instead of type 3 only when
+ * some sample of the commit has a start time:
+ *
+ * ```
+ * uvarint sample count n (≥ 1) · uvarint base ref · varint base timestamp
+ * then n times: varint ref delta · varint timestamp delta · start · float64 value
+ * start = uvarint: 0 when unknown, else zigzag(st − prev) + 1, where prev is
+ *         the last known start time before it in the record, or the base
+ *         timestamp when there is none (one scrape's counters mostly share
+ *         a start time, so most take 1–2 bytes)
+ * ```
+ *
+ * Native histograms (type 5 integer, type 6 float):
+ *
+ * ```
+ * uvarint count n (≥ 1) · uvarint base ref · varint base timestamp
+ * then n times:
+ *   varint ref delta · varint timestamp delta · start (as in type 4)
+ *   byte flags: bit 0 stale, bits 1–2 reset hint, bit 3 zero threshold,
+ *               bit 4 negative buckets, bit 5 custom bounds (others: 0)
+ *   a staleness marker has flags = 1 and nothing more; otherwise:
+ *   varint schema (−128…127)
+ *   [float64 zero threshold]                      when bit 3 (else 0)
+ *   count, zero count: uvarint each (type 5) | float64 each (type 6)
+ *   float64 sum
+ *   positive side: uvarint spans m · m × (varint offset · uvarint length)
+ *                  · Σlength buckets: varint deltas (type 5) | float64 counts (type 6)
+ *   [negative side, same layout]                  when bit 4
+ *   [uvarint k · k × float64 custom bounds]       when bit 5
+ * ```
+ *
+ * A stale histogram is only the flag: no StaleNaN sum is stored, the reader
+ * reports `stale` and an empty histogram of the record's kind.
+ *
+ * Exemplars (type 7):
+ *
+ * ```
+ * uvarint count n (≥ 1) · uvarint base ref · varint base timestamp
+ * then n times: varint ref delta · varint timestamp delta · float64 value · labels
+ * ```
+ *
+ * Metadata (type 8), written when a series' metadata is first set or
+ * changes (and for every live series with metadata into checkpoints, after
+ * the series records). Series of one family share a value, so each value is
+ * written once with the refs that have it; groups repeat until the end of
+ * the record:
+ *
+ * ```
+ * byte type (MetricTypeCode, 0…7) · string unit · string help
+ * uvarint n (≥ 1) · n × uvarint ref delta (refs ascending; the first from 0)
+ * ```
+ *
+ * A ref appears at most once in a record.
  *
  * @module
  */
 
-import { Labels } from "../../model/labels.ts";
+import type { Labels } from "../../model/labels.ts";
+import { type MetricKind, type MetricMetadata, MetricTypeCode } from "../../model/metadata.ts";
 import { isStaleNaNAt, STALE_NAN_HI, STALE_NAN_LO } from "../../model/sample.ts";
 import type { SampleColumns } from "../types.ts";
 import { ByteReader, ByteWriter } from "./encoding.ts";
 import { CorruptionError } from "./errors.ts";
+import { type ExemplarBatch, writeExemplarsRecord } from "./exemplar_record.ts";
+import {
+  countsSamples,
+  type Intern,
+  isSamplesType,
+  MAX_REF,
+  MAX_TIMESTAMP,
+  NORMAL_NAN_HI,
+  NORMAL_NAN_LO,
+  readLabels,
+  readStart,
+  RecordType,
+  writeLabels,
+  writeStart,
+} from "./format.ts";
+import {
+  type HistogramBatch,
+  histogramsHeader,
+  writeHistogramsRecord,
+} from "./histogram_record.ts";
 
-/** Record type bytes. 0 is never used (it reads as zero padding). */
-export const RecordType = {
-  Series: 1,
-  /** Samples without a count (read only). */
-  SamplesV1: 2,
-  Samples: 3,
-} as const;
-
-/** Whether a record type byte is a samples record (either version). */
-export function isSamplesType(type: number): boolean {
-  return type === RecordType.Samples || type === RecordType.SamplesV1;
-}
-
-/** Largest series ref (refs are stored in Uint32Array columns). */
-export const MAX_REF = 0xffffffff;
-
-/** Prometheus' NormalNaN, `0x7ff8000000000001`, written for non-stale NaN values. */
-const NORMAL_NAN_HI = 0x7ff80000;
-const NORMAL_NAN_LO = 0x00000001;
-
-/** Timestamps are limited to ±2^51 ms so deltas stay exact. */
-export const MAX_TIMESTAMP = 2 ** 51;
+export {
+  countsSamples,
+  type Intern,
+  isHistogramsType,
+  isSamplesType,
+  MAX_REF,
+  MAX_TIMESTAMP,
+  RecordType,
+} from "./format.ts";
 
 /** A series as written to a series record. */
 export interface SeriesEntry {
@@ -70,9 +138,20 @@ export interface SeriesEntry {
   labels: Labels;
 }
 
+/** A series' metadata as written to a metadata record (nothing is written for `undefined`). */
+export interface MetadataEntry {
+  ref: number;
+  meta: MetricMetadata | undefined;
+}
+
 /**
- * Growable columnar sample storage (refs, timestamps, values, stale flags),
- * reused between batches. Implements `SampleColumns` over its current length.
+ * Growable columnar sample storage (refs, timestamps, values, stale flags,
+ * start times), reused between batches. Implements `SampleColumns` over its
+ * current length.
+ *
+ * Start times cost nothing when unused: `push` does not touch `st`, whose
+ * entries are 0 except those `pushWithStart` set; `reset` and `truncate`
+ * zero what they drop.
  */
 export class SampleBuffer implements SampleColumns {
   length = 0;
@@ -80,6 +159,9 @@ export class SampleBuffer implements SampleColumns {
   ts: Float64Array;
   values: Float64Array;
   stale: Uint8Array;
+  st: Float64Array;
+  /** Whether `pushWithStart` stored a start time since the last `reset` (`st` may be non-zero). */
+  hasStart = false;
 
   constructor(capacity = 64) {
     const c = Math.max(4, capacity);
@@ -87,6 +169,7 @@ export class SampleBuffer implements SampleColumns {
     this.ts = new Float64Array(c);
     this.values = new Float64Array(c);
     this.stale = new Uint8Array(c);
+    this.st = new Float64Array(c);
   }
 
   get capacity(): number {
@@ -95,10 +178,21 @@ export class SampleBuffer implements SampleColumns {
 
   /** Empties the buffer, keeps the memory. */
   reset(): void {
+    if (this.hasStart) {
+      this.st.fill(0, 0, this.length);
+      this.hasStart = false;
+    }
     this.length = 0;
   }
 
-  /** Appends one sample. */
+  /** Drops the samples from index `n` on. */
+  truncate(n: number): void {
+    if (n >= this.length) return;
+    if (this.hasStart) this.st.fill(0, n, this.length);
+    this.length = n;
+  }
+
+  /** Appends one sample (start time unknown). */
   push(ref: number, t: number, v: number, stale: number): void {
     const i = this.length;
     if (i === this.refs.length) this.#grow(i * 2);
@@ -107,6 +201,16 @@ export class SampleBuffer implements SampleColumns {
     this.values[i] = v;
     this.stale[i] = stale;
     this.length = i + 1;
+  }
+
+  /** Appends one sample with its start time `st` (0: unknown). Hot path: positional arguments. */
+  pushWithStart(ref: number, t: number, v: number, stale: number, st: number): void {
+    const i = this.length;
+    this.push(ref, t, v, stale);
+    if (st !== 0) {
+      this.st[i] = st;
+      this.hasStart = true;
+    }
   }
 
   /** Makes room for at least `n` more samples. */
@@ -124,6 +228,7 @@ export class SampleBuffer implements SampleColumns {
       ts: this.ts.slice(0, n),
       values: this.values.slice(0, n),
       stale: this.stale.slice(0, n),
+      st: this.hasStart ? this.st.slice(0, n) : new Float64Array(n),
     };
   }
 
@@ -136,11 +241,22 @@ export class SampleBuffer implements SampleColumns {
     values.set(this.values.subarray(0, this.length));
     const stale = new Uint8Array(cap);
     stale.set(this.stale.subarray(0, this.length));
+    const st = new Float64Array(cap);
+    if (this.hasStart) st.set(this.st.subarray(0, this.length));
     this.refs = refs;
     this.ts = ts;
     this.values = values;
     this.stale = stale;
+    this.st = st;
   }
+}
+
+/** Whether some of the first `n` start times is known. */
+function anyStart(cols: SampleColumns): boolean {
+  if (cols instanceof SampleBuffer) return cols.hasStart;
+  const st = cols.st;
+  for (let i = 0; i < cols.length; i++) if (st[i] !== 0) return true;
+  return false;
 }
 
 /**
@@ -179,21 +295,69 @@ export class RecordEncoder {
     w.byte(RecordType.Series);
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
-      const kv = e.labels.flat();
       w.uvarint(e.ref);
-      w.uvarint(kv.length >> 1);
-      for (let j = 0; j < kv.length; j++) w.string(kv[j]);
+      writeLabels(w, e.labels);
     }
     this.#ends.push(w.len);
   }
 
   /**
-   * Appends one samples record holding `cols` (nothing when empty). Refs
-   * must be in 1..MAX_REF and timestamps integers within ±MAX_TIMESTAMP.
+   * Appends one metadata record for the entries that have metadata (nothing
+   * when none has). Entries whose metadata is the same object form one
+   * group; each ref must appear at most once.
+   */
+  metadata(entries: readonly MetadataEntry[]): void {
+    const groups = new Map<MetricMetadata, number[]>();
+    for (let i = 0; i < entries.length; i++) {
+      const { ref, meta } = entries[i];
+      if (meta === undefined) continue;
+      const refs = groups.get(meta);
+      if (refs === undefined) groups.set(meta, [ref]);
+      else refs.push(ref);
+    }
+    if (groups.size === 0) return;
+    const w = this.#w;
+    w.byte(RecordType.Metadata);
+    for (const [meta, refs] of groups) {
+      w.byte(MetricTypeCode[meta.type] ?? 0);
+      w.string(meta.unit);
+      w.string(meta.help);
+      w.uvarint(refs.length);
+      let sorted = true;
+      for (let i = 1; i < refs.length && sorted; i++) sorted = refs[i - 1] < refs[i];
+      if (!sorted) refs.sort((a, b) => a - b);
+      let prev = 0;
+      for (let i = 0; i < refs.length; i++) {
+        w.uvarint(refs[i] - prev);
+        prev = refs[i];
+      }
+    }
+    this.#ends.push(w.len);
+  }
+
+  /** Appends one histograms record holding `batch` (nothing when empty). */
+  histograms(batch: HistogramBatch): void {
+    if (writeHistogramsRecord(this.#w, batch)) this.#ends.push(this.#w.len);
+  }
+
+  /** Appends one exemplars record holding `batch` (nothing when empty). */
+  exemplars(batch: ExemplarBatch): void {
+    if (writeExemplarsRecord(this.#w, batch)) this.#ends.push(this.#w.len);
+  }
+
+  /**
+   * Appends one samples record holding `cols` (nothing when empty): type 3,
+   * or type 4 when some sample has a start time. Refs must be in 1..MAX_REF,
+   * timestamps integers within ±MAX_TIMESTAMP, start times 0 or normalized
+   * (see `normalizeStart`).
    */
   samples(cols: SampleColumns): void {
     const n = cols.length;
     if (n === 0) return;
+    if (anyStart(cols)) {
+      this.#samplesWithStart(cols);
+      return;
+    }
     const w = this.#w;
     const { refs, ts, values, stale } = cols;
     // Worst case per sample: two 9-byte varints and 8 value bytes.
@@ -246,15 +410,50 @@ export class RecordEncoder {
     w.len = p;
     this.#ends.push(p);
   }
+
+  /** A type 4 record: like type 3 with a start time before each value. */
+  #samplesWithStart(cols: SampleColumns): void {
+    const n = cols.length;
+    const w = this.#w;
+    const { refs, ts, values, stale, st } = cols;
+    w.byte(RecordType.SamplesWithStart);
+    w.uvarint(n);
+    let prevRef = refs[0];
+    let prevT = ts[0];
+    let prevSt = prevT;
+    w.uvarint(prevRef);
+    w.varint(prevT);
+    for (let i = 0; i < n; i++) {
+      const ref = refs[i];
+      const t = ts[i];
+      w.varint(ref - prevRef);
+      w.varint(t - prevT);
+      const s = st[i];
+      writeStart(w, s, prevSt);
+      if (s !== 0) prevSt = s;
+      w.ensure(8);
+      const v = values[i];
+      if (stale[i] === 1) {
+        w.view.setUint32(w.len, STALE_NAN_LO, true);
+        w.view.setUint32(w.len + 4, STALE_NAN_HI, true);
+      } else if (v !== v) {
+        w.view.setUint32(w.len, NORMAL_NAN_LO, true);
+        w.view.setUint32(w.len + 4, NORMAL_NAN_HI, true);
+      } else {
+        w.view.setFloat64(w.len, v, true);
+      }
+      w.len += 8;
+      prevRef = ref;
+      prevT = t;
+    }
+    this.#ends.push(w.len);
+  }
 }
 
 /** The type byte of a record, or 0 for an empty record. */
 export function recordType(rec: Uint8Array): number {
   return rec.length === 0 ? 0 : rec[0];
 }
-
-/** Optional string interning while decoding many series (replay). */
-export type Intern = (s: string) => string;
 
 /**
  * Decodes a series record, calling `fn` for each series. Throws
@@ -271,29 +470,54 @@ export function decodeSeries(
   while (r.remaining > 0) {
     const ref = r.uvarint();
     if (ref === 0 || ref > MAX_REF) r.fail(`series ref ${ref} out of range`);
-    const n = r.uvarint();
-    // Each label takes at least 2 bytes.
-    if (n * 2 > r.remaining) r.fail(`label count ${n} past end of record`);
-    const kv = new Array<string>(n * 2);
-    for (let i = 0; i < n; i++) {
-      let name = r.string();
-      let value = r.string();
-      if (name === "" || value === "") r.fail("empty label name or value");
-      if (i > 0 && !(kv[(i - 1) * 2] < name)) r.fail("label names not sorted");
-      if (intern) {
-        name = intern(name);
-        value = intern(value);
-      }
-      kv[i * 2] = name;
-      kv[i * 2 + 1] = value;
+    fn(ref, readLabels(r, intern));
+  }
+}
+
+/** Metric kinds by type code. */
+const KINDS: MetricKind[] = [];
+for (const [k, code] of Object.entries(MetricTypeCode)) KINDS[code] = k as MetricKind;
+
+/**
+ * Decodes a metadata record, calling `fn` for each series (the series of one
+ * group get the same object). Throws `CorruptionError` on malformed content
+ * (including unknown type codes and refs not ascending within a group).
+ */
+export function decodeMetadata(
+  rec: Uint8Array,
+  fn: (ref: number, meta: MetricMetadata) => void,
+  intern?: Intern,
+): void {
+  const r = new ByteReader(rec);
+  if (r.byte() !== RecordType.Metadata) r.fail("not a metadata record");
+  while (r.remaining > 0) {
+    const code = r.byte();
+    const type = KINDS[code];
+    if (type === undefined) r.fail(`unknown metric type code ${code}`);
+    let unit = r.string();
+    let help = r.string();
+    if (intern) {
+      unit = intern(unit);
+      help = intern(help);
     }
-    fn(ref, Labels.fromSortedFlat(kv));
+    const meta: MetricMetadata = { type, help, unit };
+    const n = r.uvarint();
+    if (n === 0 || n > r.remaining) r.fail(`metadata group of ${n} series`);
+    let ref = 0;
+    for (let i = 0; i < n; i++) {
+      const d = r.uvarint();
+      ref += d;
+      if ((d === 0 && i > 0) || ref === 0 || ref > MAX_REF) {
+        r.fail(`metadata ref ${ref} out of range or order`);
+      }
+      fn(ref, meta);
+    }
   }
 }
 
 /**
- * Decodes a samples record, appending to `out`. On a `CorruptionError`
- * nothing is appended.
+ * Decodes a float samples record (type 2, 3 or 4), appending to `out`. On a
+ * `CorruptionError` nothing is appended.
  */
 export function decodeSamples(rec: Uint8Array, out: SampleBuffer): void {
   const r = new ByteReader(rec);
@@ -301,6 +525,10 @@ export function decodeSamples(rec: Uint8Array, out: SampleBuffer): void {
   let ref = r.uvarint();
   let t = r.varint();
   const start = out.length;
+  if (rec[0] === RecordType.SamplesWithStart) {
+    decodeWithStart(r, { n, ref, t, out });
+    return;
+  }
   // Each sample takes at least 10 bytes.
   out.reserve(n >= 0 ? n : Math.ceil(r.remaining / 10));
   const view = r.view;
@@ -332,22 +560,57 @@ export function decodeSamples(rec: Uint8Array, out: SampleBuffer): void {
       r.fail(`record holds ${out.length - start} samples, its header says ${n}`);
     }
   } catch (e) {
-    out.length = start;
+    out.truncate(start);
     throw e;
   }
 }
 
+/** The body of a type 4 record (after the base), appended to `out`. */
+function decodeWithStart(
+  r: ByteReader,
+  s: { n: number; ref: number; t: number; out: SampleBuffer },
+): void {
+  const { n, out } = s;
+  let { ref, t } = s;
+  let prevSt = t;
+  const start = out.length;
+  out.reserve(n);
+  const view = r.view;
+  try {
+    for (let i = 0; i < n; i++) {
+      ref += r.varint();
+      if (ref < 1 || ref > MAX_REF) r.fail(`sample ref ${ref} out of range`);
+      t += r.varint();
+      if (t > MAX_TIMESTAMP || t < -MAX_TIMESTAMP) r.fail(`timestamp ${t} out of range`);
+      const st = readStart(r, prevSt);
+      if (st !== 0) prevSt = st;
+      if (r.remaining < 8) r.fail("truncated sample value");
+      const p = r.pos;
+      if (isStaleNaNAt(view, p)) out.pushWithStart(ref, t, NaN, 1, st);
+      else out.pushWithStart(ref, t, view.getFloat64(p, true), 0, st);
+      r.pos = p + 8;
+    }
+    if (r.remaining !== 0) r.fail(`${r.remaining} bytes after the last sample`);
+  } catch (e) {
+    out.truncate(start);
+    throw e;
+  }
+}
+
+/** Smallest sample of a type 3 record (1 + 1 + 8 bytes) and of a type 4 record (one more). */
+const MIN_SAMPLE = 10;
+
 /**
- * Reads a samples record's type byte and, for the current version, its
+ * Reads a samples record's type byte and, for the current versions, its
  * sample count; returns the count, or -1 for a legacy record without one.
  */
 function samplesHeader(r: ByteReader): number {
   const type = r.byte();
-  if (type === RecordType.Samples) {
+  if (type === RecordType.Samples || type === RecordType.SamplesWithStart) {
     const n = r.uvarint();
     if (n === 0) r.fail("samples record with a count of 0");
-    // Each sample takes at least 10 bytes.
-    if (n > r.remaining / 10) r.fail(`sample count ${n} past end of record`);
+    const min = type === RecordType.Samples ? MIN_SAMPLE : MIN_SAMPLE + 1;
+    if (n > r.remaining / min) r.fail(`sample count ${n} past end of record`);
     return n;
   }
   if (type !== RecordType.SamplesV1) r.fail("not a samples record");
@@ -355,12 +618,16 @@ function samplesHeader(r: ByteReader): number {
 }
 
 /**
- * The number of samples in a samples record: read from the header (current
- * version, not validated against the body) or counted (legacy version).
- * Throws `CorruptionError` when that is not possible.
+ * The number of samples in a float samples or histograms record (see
+ * `countsSamples`): read from the header (not validated against the body),
+ * or counted (legacy samples records). Throws `CorruptionError` when that is
+ * not possible.
  */
 export function sampleCount(rec: Uint8Array): number {
   const r = new ByteReader(rec);
+  if (rec.length > 0 && !isSamplesType(rec[0]) && countsSamples(rec[0])) {
+    return histogramsHeader(r);
+  }
   const n = samplesHeader(r);
   if (n >= 0) return n;
   r.uvarint();
@@ -377,12 +644,14 @@ export function sampleCount(rec: Uint8Array): number {
 }
 
 /**
- * The sample count a possibly damaged or incomplete samples record claims in
- * its header (only the first bytes are read), or -1 when it has none or they
- * do not parse. Used to report losses, never to decode.
+ * The sample count a possibly damaged or incomplete samples or histograms
+ * record claims in its header (only the first bytes are read), or -1 when it
+ * has none or they do not parse. Used to report losses, never to decode.
  */
 export function claimedSampleCount(prefix: Uint8Array): number {
-  if (prefix.length < 2 || prefix[0] !== RecordType.Samples) return -1;
+  if (prefix.length < 2) return -1;
+  const type = prefix[0];
+  if (type === RecordType.SamplesV1 || !countsSamples(type)) return -1;
   try {
     const r = new ByteReader(prefix);
     r.byte();
@@ -394,12 +663,13 @@ export function claimedSampleCount(prefix: Uint8Array): number {
 }
 
 /**
- * Scans a samples record for its largest ref without keeping the samples
- * (replay uses it so new refs never collide with refs still in the WAL).
+ * Scans a float samples record for its largest ref without keeping the
+ * samples.
  */
 export function maxSampleRef(rec: Uint8Array): number {
   const r = new ByteReader(rec);
   const n = samplesHeader(r);
+  const withStart = rec[0] === RecordType.SamplesWithStart;
   let ref = r.uvarint();
   r.varint();
   let max = 0;
@@ -409,6 +679,7 @@ export function maxSampleRef(rec: Uint8Array): number {
     if (ref < 1 || ref > MAX_REF) r.fail(`sample ref ${ref} out of range`);
     if (ref > max) max = ref;
     r.varint();
+    if (withStart) r.uvarint();
     if (r.remaining < 8) r.fail("truncated sample value");
     r.pos += 8;
     count++;

@@ -1,10 +1,15 @@
-import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict";
+import fc from "fast-check";
+import { assert as ok, assertEquals, assertThrows as throws } from "../../testing/assert.ts";
 import { Labels } from "../../model/labels.ts";
+import type { MetricMetadata } from "../../model/metadata.ts";
 import { CorruptionError } from "./errors.ts";
 import {
   claimedSampleCount,
+  decodeMetadata,
   decodeSamples,
   decodeSeries,
+  MAX_REF,
+  MAX_TIMESTAMP,
   maxSampleRef,
   RecordEncoder,
   RecordType,
@@ -55,8 +60,9 @@ Deno.test("RecordEncoder.samples() round-trips values, deltas and stale markers 
   const values = [0, -0, 1.5, -1e300, Infinity, -Infinity, NaN, Number.MIN_VALUE, 42];
   for (let i = 0; i < values.length; i++) cols.push(1 + i * 3, t0 + i * 15_000, values[i], 0);
   cols.push(7, t0 - 5, 0, 1); // stale marker, ref and time going backwards
-  cols.push(100_000, 2 ** 51, 123, 0); // large deltas
-  cols.push(1, -(2 ** 51), 0, 1);
+  cols.push(100_000, MAX_TIMESTAMP, 123, 0); // large deltas, both ways
+  cols.push(1, -MAX_TIMESTAMP, 0, 1);
+  cols.push(2, MAX_TIMESTAMP, 5, 0);
   enc.samples(cols);
   const [rec] = records(enc);
   assertEquals(rec[0], RecordType.Samples);
@@ -192,4 +198,208 @@ Deno.test("legacy samples records (type 2, no count) are still read", () => {
   assertEquals(sampleCount(rec), 2);
   assertEquals(maxSampleRef(rec), 6);
   assertEquals(claimedSampleCount(rec), -1);
+});
+
+Deno.test("samples with start times (type 4) round-trip exactly, values and stale markers included (property)", () => {
+  const sample = fc.record({
+    ref: fc.oneof(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: MAX_REF })),
+    t: fc.oneof(
+      fc.integer({ min: 1_700_000_000_000, max: 1_700_000_100_000 }),
+      fc.integer({ min: -MAX_TIMESTAMP, max: MAX_TIMESTAMP }),
+      fc.constantFrom(-MAX_TIMESTAMP, MAX_TIMESTAMP),
+    ),
+    st: fc.oneof(
+      fc.constant(0),
+      fc.integer({ min: 1_699_000_000_000, max: 1_700_000_000_000 }),
+      fc.integer({ min: -MAX_TIMESTAMP, max: MAX_TIMESTAMP }),
+      fc.constantFrom(-MAX_TIMESTAMP, MAX_TIMESTAMP),
+    ),
+    v: fc.double(),
+    stale: fc.constantFrom(0, 0, 0, 1),
+  });
+  fc.assert(
+    fc.property(fc.array(sample, { minLength: 1, maxLength: 40 }), (xs) => {
+      const cols = new SampleBuffer(2);
+      for (const x of xs) cols.pushWithStart(x.ref, x.t, x.v, x.stale, x.st);
+      const enc = new RecordEncoder();
+      enc.samples(cols);
+      const [rec] = records(enc);
+      const anySt = xs.some((x) => x.st !== 0);
+      assertEquals(rec[0], anySt ? RecordType.SamplesWithStart : RecordType.Samples);
+      const out = new SampleBuffer(1);
+      out.push(9, 9, 9, 0); // decoding appends
+      decodeSamples(rec, out);
+      assertEquals(out.length, xs.length + 1);
+      for (let i = 0; i < xs.length; i++) {
+        const x = xs[i];
+        assertEquals(
+          [out.refs[i + 1], out.ts[i + 1], out.st[i + 1], out.stale[i + 1]],
+          [x.ref, x.t, x.st, x.stale],
+        );
+        if (x.stale === 0) {
+          assertEquals(
+            bitsOf(out.values[i + 1]),
+            Number.isNaN(x.v) ? "7ff8000000000001" : bitsOf(x.v),
+          );
+        }
+      }
+      assertEquals(out.st[0], 0);
+      assertEquals(sampleCount(rec), xs.length);
+      assertEquals(claimedSampleCount(rec), xs.length);
+      assertEquals(maxSampleRef(rec), Math.max(...xs.map((x) => x.ref)));
+    }),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("start times cost a plain samples record nothing and compress to a byte or two", () => {
+  const t0 = 1_700_000_000_000;
+  const plain = new SampleBuffer();
+  const withSt = new SampleBuffer();
+  for (let i = 0; i < 100; i++) {
+    plain.push(i + 1, t0, i, 0);
+    withSt.pushWithStart(i + 1, t0, i, 0, t0 - 3_600_000 + (i % 3));
+  }
+  const enc = new RecordEncoder();
+  enc.samples(plain);
+  const plainBytes = enc.buffer().length;
+  enc.reset();
+  enc.samples(withSt);
+  const [rec] = records(enc);
+  assertEquals(rec[0], RecordType.SamplesWithStart);
+  // The first start time costs 4 bytes (an hour before the base), the others 1.
+  assertEquals(rec.length - plainBytes, 4 + 99);
+});
+
+Deno.test("SampleBuffer keeps start times 0 unless set, across reset, truncate, growth and take()", () => {
+  const b = new SampleBuffer(4);
+  b.push(1, 10, 1, 0);
+  b.pushWithStart(2, 10, 1, 0, 5);
+  assertEquals(b.hasStart, true);
+  for (let i = 0; i < 10; i++) b.push(3, 11, 2, 0); // grows
+  assertEquals([...b.st.subarray(0, 3)], [0, 5, 0]);
+  const taken = b.take();
+  assertEquals(taken.st.length, 12);
+  assertEquals(taken.st[1], 5);
+  b.truncate(1);
+  b.push(4, 12, 3, 0);
+  assertEquals(b.st[1], 0, "truncate zeroes what it drops");
+  b.reset();
+  assertEquals(b.hasStart, false);
+  b.push(5, 13, 4, 0);
+  b.push(6, 13, 4, 0);
+  assertEquals([...b.take().st], [0, 0]);
+  // Decoding a plain record after a type 4 one leaves st 0 for its samples.
+  const enc = new RecordEncoder();
+  const c = new SampleBuffer();
+  c.push(1, 100, 1, 0);
+  enc.samples(c);
+  const out = new SampleBuffer();
+  out.pushWithStart(1, 1, 1, 0, 77);
+  out.reset();
+  decodeSamples(enc.buffer(), out);
+  assertEquals(out.st[0], 0);
+});
+
+Deno.test("metadata records round-trip type, unit and help; series without metadata are left out", () => {
+  const enc = new RecordEncoder();
+  const metas: MetricMetadata[] = [
+    { type: "counter", help: "Requests served.", unit: "" },
+    { type: "gaugehistogram", help: "", unit: "seconds" },
+    { type: "stateset", help: "Grüße ✓", unit: "" },
+    { type: "unknown", help: "", unit: "" },
+  ];
+  enc.metadata([
+    { ref: 1, meta: metas[0] },
+    { ref: 2, meta: undefined },
+    { ref: 300, meta: metas[1] },
+    { ref: MAX_REF, meta: metas[2] },
+    { ref: 5, meta: metas[3] },
+  ]);
+  enc.metadata([{ ref: 1, meta: undefined }]); // nothing to write: no record
+  assertEquals(enc.count, 1);
+  const [rec] = records(enc);
+  assertEquals(rec[0], RecordType.Metadata);
+  const got: [number, MetricMetadata][] = [];
+  decodeMetadata(rec, (ref, m) => got.push([ref, m]));
+  assertEquals(got, [[1, metas[0]], [300, metas[1]], [MAX_REF, metas[2]], [5, metas[3]]]);
+  assertEquals(claimedSampleCount(rec), -1);
+});
+
+Deno.test("metadata records write a value shared by many series once, with their refs", () => {
+  const enc = new RecordEncoder();
+  const shared: MetricMetadata = {
+    type: "counter",
+    help: "A long help text. ".repeat(5),
+    unit: "",
+  };
+  const other: MetricMetadata = { type: "gauge", help: "Other.", unit: "bytes" };
+  const entries = [];
+  for (let i = 1000; i > 0; i--) entries.push({ ref: i * 3, meta: i % 100 === 0 ? other : shared });
+  enc.metadata(entries);
+  const [rec] = records(enc);
+  // Each value once; each ref one or two bytes.
+  ok(rec.length < 2 * 1000 + 200, `${rec.length} bytes`);
+  const got = new Map<number, MetricMetadata>();
+  const objects = new Set<MetricMetadata>();
+  decodeMetadata(rec, (ref, m) => {
+    ok(!got.has(ref));
+    got.set(ref, m);
+    objects.add(m);
+  });
+  assertEquals(got.size, 1000);
+  assertEquals(objects.size, 2, "one object per group");
+  for (const { ref, meta } of entries) assertEquals(got.get(ref), meta);
+  // Refs must ascend within a group.
+  const bad = new Uint8Array([RecordType.Metadata, 1, 0, 0, 2, 5, 0]);
+  throws(() => decodeMetadata(bad, () => {}), CorruptionError);
+});
+
+Deno.test("metadata and type 4 decoders give CorruptionError on broken bytes, never a crash (property)", () => {
+  const enc = new RecordEncoder();
+  enc.metadata([
+    { ref: 7, meta: { type: "histogram", help: "Latency.", unit: "seconds" } },
+    { ref: 8, meta: { type: "counter", help: "", unit: "" } },
+  ]);
+  const cols = new SampleBuffer();
+  for (let i = 0; i < 20; i++) cols.pushWithStart(i + 1, 1000 + i, i, i % 5 === 0 ? 1 : 0, 500 + i);
+  enc.samples(cols);
+  const valid = records(enc);
+  const tryAll = (rec: Uint8Array) => {
+    for (const f of [() => decodeMetadata(rec, () => {}), () => decodeSamples(rec, out)]) {
+      try {
+        f();
+      } catch (e) {
+        if (!(e instanceof CorruptionError)) throw e;
+      }
+    }
+  };
+  const out = new SampleBuffer();
+  fc.assert(
+    fc.property(fc.nat(1), fc.nat(), fc.nat(255), (which, at, byte) => {
+      const rec = valid[which];
+      out.reset();
+      const cut = rec.subarray(0, at % rec.length);
+      // A metadata record has no count: cut at an entry boundary it is still valid.
+      if (which === 0) tryAll(cut);
+      else throws(() => decodeSamples(cut, out), CorruptionError);
+      assertEquals(out.length, 0);
+      const flipped = rec.slice();
+      flipped[at % rec.length] ^= byte;
+      tryAll(flipped);
+    }),
+    { numRuns: 1000 },
+  );
+  fc.assert(
+    fc.property(
+      fc.constantFrom(RecordType.Metadata, RecordType.SamplesWithStart),
+      fc.uint8Array({ maxLength: 60 }),
+      (type, body) => tryAll(new Uint8Array([type, ...body])),
+    ),
+    { numRuns: 2000 },
+  );
+  throws(
+    () => decodeMetadata(new Uint8Array([RecordType.Metadata, 9, 0, 0, 1, 1]), () => {}),
+    CorruptionError,
+  );
 });

@@ -8,9 +8,11 @@
  * whose header is sane (known type, a length that fits its page) is stepped
  * over by its length even when its checksum fails, so a flipped payload byte
  * costs exactly the record it hit plus what follows. Every record start
- * (`full` or `first` fragment) counts as one lost record; its samples are
- * read from the record header's count (`claimedSampleCount`), which stays
- * readable when the damage or the tear is further into the record. When a
+ * (`full` or `first` fragment) counts as one lost record; its samples (float
+ * or histogram samples, with or without start times; exemplars are not
+ * counted) are read from the record header's count (`claimedSampleCount`),
+ * which stays readable when the damage or the tear is further into the
+ * record. When a
  * header is not sane the chain cannot be followed: the walk resumes at the
  * next page boundary (where a fragment always starts) and the report is
  * marked inexact, because records may have started in the skipped bytes.
@@ -19,7 +21,7 @@
  */
 
 import { crc32c } from "./crc32c.ts";
-import { claimedSampleCount, RecordType, sampleCount } from "./record.ts";
+import { claimedSampleCount, countsSamples, RecordType, sampleCount } from "./record.ts";
 import { Fragment, HEADER_SIZE, PAGE_SIZE } from "./segment.ts";
 
 /** What the dropped remainder of a damaged file held. */
@@ -30,7 +32,7 @@ export interface LossReport {
   records: number;
   /** Of those, series records: their series are unknown after the repair. */
   seriesRecords: number;
-  /** Samples in the dropped samples records. */
+  /** Samples in the dropped samples and histograms records. */
   samples: number;
   /** Records among them whose checksum failed or that were cut short. */
   damagedRecords: number;
@@ -70,7 +72,7 @@ export function assessLoss(data: Uint8Array, start: number): LossReport {
     }
     const type = rec.first[0];
     if (type === RecordType.Series) report.seriesRecords++;
-    else if (type === RecordType.Samples) {
+    else if (type !== RecordType.SamplesV1 && countsSamples(type)) {
       const n = claimedSampleCount(rec.first);
       if (n >= 0) report.samples += n;
       else report.exact = false;

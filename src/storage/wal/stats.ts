@@ -1,8 +1,9 @@
 /**
- * Per-segment statistics the agent db keeps in memory: sample count, sample
- * time range, size, and a sparse index of cumulative sample counts, so the
- * samples lost when undelivered data is dropped are counted exactly without
- * re-reading whole segments.
+ * Per-segment statistics the agent db keeps in memory: sample count (float
+ * and histogram samples; exemplars are not counted), sample time range,
+ * size, and a sparse index of cumulative sample counts, so the samples lost
+ * when undelivered data is dropped are counted exactly without re-reading
+ * whole segments.
  *
  * The index holds one (record end, samples up to there) entry per page's
  * worth of bytes (32 KiB), i.e. 4,096 entries for a 128 MiB segment. The
@@ -16,7 +17,7 @@
 
 import { CorruptionError } from "./errors.ts";
 import { RecordReader } from "./reader.ts";
-import { isSamplesType, sampleCount } from "./record.ts";
+import { countsSamples, sampleCount } from "./record.ts";
 import { PAGE_SIZE } from "./segment.ts";
 
 /** What is known about one segment. */
@@ -90,7 +91,7 @@ export async function countSamplesBefore(
     fed += got;
     try {
       for (let rec = reader.next(); rec !== null; rec = reader.next()) {
-        if (isSamplesType(rec[0])) n += sampleCount(rec);
+        if (countsSamples(rec[0])) n += sampleCount(rec);
         if (reader.offset >= offset) return n;
       }
     } catch (e) {

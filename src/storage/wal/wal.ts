@@ -73,10 +73,12 @@ export interface ReplayStatus {
  *   CRC32C BE of the payload, payload) that never cross a page; the 1–7
  *   bytes that cannot hold a fragment at the end of a page are zeros.
  * - Record payloads start with a type byte (1 series, 3 samples with their
- *   count, 2 samples without, read only; see `record.ts`); readers skip
- *   types they do not know.
+ *   count, 2 samples without, read only, 4 samples with start times,
+ *   5/6 integer/float native histograms, 7 exemplars, 8 metadata; see
+ *   `record.ts`); readers skip types they do not know.
  * - `checkpoint.<n>` holds series records, with the same framing, for
- *   every series known when segments ≤ n were deleted.
+ *   every series known when segments ≤ n were deleted, each group followed
+ *   by a metadata record for those of them that have metadata.
  *
  * Invariants:
  * 1. A record never crosses a segment: when it would not fit in the rest of

@@ -5,6 +5,9 @@
  *
  * Replay: opening a db on a WAL of a million samples.
  *
+ * Histograms: encoding (as an appender does, into a batch, then the record)
+ * and decoding 100 typical native histograms (schema 3, ~20 buckets).
+ *
  * Run: deno bench --allow-read --allow-write src/storage/wal/wal_bench.ts
  *
  * Bytes per sample on disk for the append workload are printed to stderr
@@ -18,7 +21,10 @@ import { Registry } from "../../metrics/registry.ts";
 import { AgentDb, type SyncPolicy } from "../agentdb.ts";
 import type { Appender } from "../types.ts";
 import { crc32c, crc32cBytewise } from "./crc32c.ts";
+import { decodeHistograms, HistogramBatch } from "./histogram_record.ts";
 import { decodeSamples, RecordEncoder, SampleBuffer } from "./record.ts";
+import type { HistogramSample } from "../types.ts";
+import { type Histogram, ResetHint } from "../../model/histogram.ts";
 
 const SERIES = 10_000;
 const PER_COMMIT = 1_000;
@@ -141,6 +147,50 @@ Deno.bench({
   fn() {
     out.reset();
     decodeSamples(rec, out);
+  },
+});
+
+// Native histograms: a typical latency histogram, 20 populated buckets in 3 spans.
+const hist: Histogram = {
+  float: false,
+  schema: 3,
+  zeroThreshold: 2.938735877055719e-39,
+  zeroCount: 2,
+  count: 4711,
+  sum: 1234.5,
+  positiveSpans: [{ offset: -4, length: 8 }, { offset: 2, length: 7 }, { offset: 1, length: 5 }],
+  positiveBuckets: Array.from({ length: 20 }, (_, i) => (i < 10 ? 3 + i : -(i - 9))),
+  negativeSpans: [],
+  negativeBuckets: [],
+  resetHint: ResetHint.No,
+  customValues: [],
+};
+const HISTS = 100;
+const hbatch = new HistogramBatch(false);
+const henc = new RecordEncoder();
+for (let i = 0; i < HISTS; i++) hbatch.add(1 + i, T0, T0 - 3_600_000, hist);
+henc.histograms(hbatch);
+const hrec = henc.buffer().slice();
+const hout: HistogramSample[] = [];
+
+Deno.bench({
+  group: "histograms",
+  name: `encode histograms record (${HISTS} histograms, ${hrec.length} bytes)`,
+  baseline: true,
+  fn() {
+    hbatch.reset();
+    for (let i = 0; i < HISTS; i++) hbatch.add(1 + i, T0, T0 - 3_600_000, hist);
+    henc.reset();
+    henc.histograms(hbatch);
+  },
+});
+
+Deno.bench({
+  group: "histograms",
+  name: `decode histograms record (${HISTS} histograms)`,
+  fn() {
+    hout.length = 0;
+    decodeHistograms(hrec, hout);
   },
 });
 

@@ -170,7 +170,8 @@ function pushEndpoints(out: string[], endpoints: EndpointStatus[], now: number):
     return;
   }
   out.push(
-    `<table><thead><tr><th>Name</th><th>URL</th><th>Sent</th><th>Pending</th><th>Failed</th>`,
+    `<table><thead><tr><th>Name</th><th>URL</th><th>Protocol</th><th>Shards</th>`,
+    `<th>Sent</th><th>Pending</th><th>Failed</th>`,
     `<th>Retried</th><th>Dropped</th><th>Bytes sent</th><th>Last send</th><th>WAL position</th>`,
     `<th>Last error</th></tr></thead><tbody>`,
   );
@@ -181,9 +182,11 @@ function pushEndpoints(out: string[], endpoints: EndpointStatus[], now: number):
       `<tr class="endpoint${failing ? " endpoint-failing" : ""}"><td>${escapeHtml(e.name)}</td>`,
       `<td class="url">`,
       link(e.url),
-      `</td><td class="num">${num(e.samplesSent)}</td><td class="num">${
-        num(e.samplesPending)
+      `</td><td class="protocol">${escapeHtml(e.protocol)}${
+        e.fellBack ? ` <span class="muted">(fell back from RW 2.0)</span>` : ""
       }</td>`,
+      `<td class="num shards">${num(e.shards)} / ${num(e.maxShards)}</td>`,
+      `<td class="num">${num(e.samplesSent)}</td><td class="num">${num(e.samplesPending)}</td>`,
       `<td class="num">${num(e.samplesFailed)}</td><td class="num">${num(e.samplesRetried)}</td>`,
       `<td class="num">${num(e.samplesDropped)}</td><td class="num">${num(e.bytesSent)}</td><td>`,
       e.lastSendTime === null ? "never" : escapeHtml(formatAgo(now - e.lastSendTime)),

@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { AgentStatusProvider, EndpointStatus, TargetStatus } from "../status.ts";
 import { escapeHtml, formatAgo, formatSeconds, formatUptime, renderHome } from "./home.ts";
+import { fakeEndpointStatus } from "../../remote/test_util.ts";
 
 const NOW = Date.UTC(2026, 7, 21, 12, 0, 0, 0);
 
@@ -34,7 +35,7 @@ function target(pool: string, instance: string, over: Partial<TargetStatus> = {}
 }
 
 function endpoint(over: Partial<EndpointStatus> = {}): EndpointStatus {
-  return {
+  return fakeEndpointStatus({
     name: "mimir",
     url: "https://mimir.example/api/v1/push",
     samplesSent: 1000,
@@ -48,7 +49,7 @@ function endpoint(over: Partial<EndpointStatus> = {}): EndpointStatus {
     lastSendTime: NOW - 1500,
     cursor: { segment: 3, offset: 4096 },
     ...over,
-  };
+  });
 }
 
 function status(
@@ -101,7 +102,15 @@ Deno.test("renderHome shows header, pools, targets and endpoints", () => {
       target("node", "a:9100"),
     ], [
       endpoint(),
-      endpoint({ name: "backup", lastError: "HTTP 500", lastErrorTime: NOW - 1000 }),
+      endpoint({
+        name: "backup",
+        lastError: "HTTP 500",
+        lastErrorTime: NOW - 1000,
+        protocol: "prometheus.WriteRequest",
+        fellBack: true,
+        shards: 4,
+        maxShards: 8,
+      }),
     ]),
     { now: NOW },
   );
@@ -131,6 +140,13 @@ Deno.test("renderHome shows header, pools, targets and endpoints", () => {
   includes(html, '<td class="err">connection refused</td>');
   // Endpoints.
   includes(html, "<td>mimir</td>");
+  includes(html, '<td class="protocol">prometheus.WriteRequest</td>');
+  includes(html, '<td class="num shards">1 / 50</td>');
+  includes(
+    html,
+    '<td class="protocol">prometheus.WriteRequest <span class="muted">(fell back from RW 2.0)</span></td>',
+  );
+  includes(html, '<td class="num shards">4 / 8</td>');
   includes(html, '<td class="num">1000</td><td class="num">42</td><td class="num">7</td>');
   includes(html, '<td class="num">3:4096</td>');
   includes(html, "<td>1.5s ago</td>");

@@ -252,16 +252,20 @@ PAGES.rw = async function () {
     if (prev && d.now > prev.t) rate = ((e.samplesSent - prev.v) / ((d.now - prev.t) / 1000)).toFixed(1) + "/s";
     lastSent[e.name] = { v: e.samplesSent, t: d.now };
     var lag = d.head ? (d.head.segment - e.cursor.segment) + " segment(s)" : "–";
-    return "<tr class=\"endpoint" + (e.lastError ? " endpoint-failing" : "") + "\"><td><strong>" + esc(e.name) + "</strong><div class=\"url muted\">" + esc(e.url) + "</div></td><td>" + esc(e.protocol) +
-      "</td><td class=\"num\">" + e.shards + " / " + e.maxShards + "</td><td class=\"num\">" + e.samplesPending + "</td><td class=\"num\">" + e.samplesSent + "</td><td class=\"num send-rate\">" + rate +
-      "</td><td class=\"num\">" + e.samplesFailed + " / " + e.samplesRetried + " / " + e.samplesDropped + "</td><td class=\"num\">" + ago(e.lastSendTime) + "</td><td class=\"num\">" +
+    var proto = esc(e.protocol) + (e.fellBack ? "<div class=\"muted\">fell back from RW 2.0 (HTTP 415)</div>" : "");
+    var shards = e.shards + " / " + e.maxShards + "<div class=\"muted\">desired " + e.desiredShards + ", min " + e.minShards + "</div>";
+    var h = e.histograms, x = e.exemplars;
+    var other = h.sent + " / " + x.sent + ((h.failed + x.failed + h.dropped + x.dropped) ? "<div class=\"muted\">failed " + (h.failed + x.failed) + ", dropped " + (h.dropped + x.dropped) + "</div>" : "");
+    return "<tr class=\"endpoint" + (e.lastError ? " endpoint-failing" : "") + "\"><td><strong>" + esc(e.name) + "</strong><div class=\"url muted\">" + esc(e.url) + "</div></td><td class=\"protocol\">" + proto +
+      "</td><td class=\"num shards\">" + shards + "</td><td class=\"num\">" + e.samplesPending + "</td><td class=\"num\">" + e.samplesSent + "</td><td class=\"num send-rate\">" + rate +
+      "</td><td class=\"num\">" + e.samplesFailed + " / " + e.samplesRetried + " / " + e.samplesDropped + "</td><td class=\"num\">" + other + "</td><td class=\"num\">" + ago(e.lastSendTime) + "</td><td class=\"num\">" +
       e.cursor.segment + ":" + e.cursor.offset + "<div class=\"muted\">behind by " + lag + "</div></td><td class=\"num\">" + e.segmentsHeld + " seg" + (e.maxDiskBytes ? "<div class=\"muted\">cap " + bytes(e.maxDiskBytes) + "</div>" : "") +
       "</td><td class=\"err\">" + esc(e.lastError) + (e.lastErrorTime ? "<div class=\"muted\">" + ago(e.lastErrorTime) + "</div>" : "") + "</td></tr>";
   }).join("");
   renderInto("",
     "<p class=\"muted\">WAL head " + (d.head ? d.head.segment + ":" + d.head.offset : "–") + ", " + bytes(d.walDiskBytes) + " on disk. Send rate is measured between refreshes.</p>" +
-      "<table id=\"rw-table\"><thead><tr><th>Endpoint</th><th>Protocol</th><th>Shards</th><th>Pending</th><th>Sent</th><th>Send rate</th><th>Failed / retried / dropped</th><th>Last send</th><th>WAL cursor</th><th>WAL held</th><th>Last error</th></tr></thead><tbody>" +
-      (rows || "<tr><td colspan=\"11\" class=\"muted\">no remote_write endpoints configured</td></tr>") + "</tbody></table>");
+      "<table id=\"rw-table\"><thead><tr><th>Endpoint</th><th>Protocol</th><th>Shards</th><th>Pending</th><th>Sent</th><th>Send rate</th><th>Failed / retried / dropped</th><th>Histograms / exemplars sent</th><th>Last send</th><th>WAL cursor</th><th>WAL held</th><th>Last error</th></tr></thead><tbody>" +
+      (rows || "<tr><td colspan=\"12\" class=\"muted\">no remote_write endpoints configured</td></tr>") + "</tbody></table>");
 };
 
 PAGES.wal = async function () {

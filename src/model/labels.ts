@@ -23,6 +23,7 @@ export class Labels {
 
   readonly #kv: readonly string[];
   #hash = -1;
+  #utf8 = -1;
 
   private constructor(kv: string[]) {
     this.#kv = kv;
@@ -93,6 +94,27 @@ export class Labels {
   /** The flat sorted `[name, value, …]` array. Do not mutate. */
   flat(): readonly string[] {
     return this.#kv;
+  }
+
+  /**
+   * Total UTF-8 length of every name and value (lone surrogates count 2
+   * bytes, not 3). Cached: remote write bounds batches by encoded size, and
+   * a series' labels are measured once, not once per batch.
+   */
+  utf8Length(): number {
+    if (this.#utf8 !== -1) return this.#utf8;
+    const kv = this.#kv;
+    let n = 0;
+    for (let i = 0; i < kv.length; i++) {
+      const s = kv[i];
+      n += s.length;
+      for (let j = 0; j < s.length; j++) {
+        const c = s.charCodeAt(j);
+        if (c >= 0x80) n += c < 0x800 || (c >= 0xd800 && c < 0xe000) ? 1 : 2;
+      }
+    }
+    this.#utf8 = n;
+    return n;
   }
 
   /** A plain object copy. */

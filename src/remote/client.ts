@@ -203,6 +203,8 @@ export class RemoteWriteClient {
       };
     }
     const kind = classifyStatus(res.status, this.#config.queue.retryOnHttp429);
+    // A revoked or rotated oauth2 token: the next request fetches a new one.
+    if (res.status === 401) this.#auth?.rejected?.();
     let text = "";
     try {
       text = await drainBody(res, kind === "ok" ? 0 : ERROR_BODY_BYTES);

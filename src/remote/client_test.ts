@@ -368,6 +368,18 @@ Deno.test("client: written counts from the response headers", async (t) => {
   }
 });
 
+/** An oauth2 client-credentials config against a token URL the fake fetch answers. */
+const OAUTH2 = {
+  clientId: "id",
+  clientSecret: "s3cret",
+  clientSecretFile: "",
+  scopes: [],
+  tokenUrl: "http://auth.example/token",
+  endpointParams: {},
+  tlsConfig: { ca: "", caFile: "", cert: "", certFile: "", key: "", keyFile: "" },
+  proxyUrl: "",
+};
+
 Deno.test("client: sigv4 signs the final body; oauth2 sends the fetched token", async (t) => {
   await t.step("sigv4", async () => {
     const { c, seen } = client(
@@ -397,16 +409,7 @@ Deno.test("client: sigv4 signs the final body; oauth2 sends the fetched token", 
   await t.step("oauth2", async () => {
     const { c, seen } = client(
       rwConfig("http://x/w", {
-        oauth2: {
-          clientId: "id",
-          clientSecret: "s3cret",
-          clientSecretFile: "",
-          scopes: [],
-          tokenUrl: "http://auth.example/token",
-          endpointParams: {},
-          tlsConfig: { ca: "", caFile: "", cert: "", certFile: "", key: "", keyFile: "" },
-          proxyUrl: "",
-        },
+        oauth2: OAUTH2,
       }),
       (req) =>
         req.url === "http://auth.example/token"
@@ -417,19 +420,33 @@ Deno.test("client: sigv4 signs the final body; oauth2 sends the fetched token", 
     const write = seen.find((r) => r.url === "http://x/w")!;
     assertEquals(write.headers.get("authorization"), "Bearer tok-1");
   });
+  await t.step("a 401 drops the token: the next request fetches a new one", async () => {
+    let tokens = 0;
+    const { c, seen } = client(
+      rwConfig("http://x/w", {
+        oauth2: OAUTH2,
+      }),
+      (req) => {
+        if (req.url === "http://auth.example/token") {
+          return Response.json({ access_token: `tok-${++tokens}`, expires_in: 3600 });
+        }
+        return new Response(null, {
+          status: req.headers.get("authorization") === "Bearer tok-1" ? 401 : 204,
+        });
+      },
+    );
+    assertEquals((await c.send(BODY)).status, 401);
+    assertEquals((await c.send(BODY)).kind, "ok");
+    const writes = seen.filter((r) => r.url === "http://x/w");
+    assertEquals(writes.map((r) => r.headers.get("authorization")), [
+      "Bearer tok-1",
+      "Bearer tok-2",
+    ]);
+  });
   await t.step("a failing token endpoint is a recoverable error", async () => {
     const { c } = client(
       rwConfig("http://x/w", {
-        oauth2: {
-          clientId: "id",
-          clientSecret: "s3cret",
-          clientSecretFile: "",
-          scopes: [],
-          tokenUrl: "http://auth.example/token",
-          endpointParams: {},
-          tlsConfig: { ca: "", caFile: "", cert: "", certFile: "", key: "", keyFile: "" },
-          proxyUrl: "",
-        },
+        oauth2: OAUTH2,
       }),
       () => new Response("down", { status: 503 }),
     );

@@ -35,23 +35,10 @@ const EST = {
   EXEMPLAR: 20,
 } as const;
 
-/** UTF-8 length of `s` (lone surrogates count 2 instead of 3: it is an estimate). */
-function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) n += c < 0x800 || (c >= 0xd800 && c < 0xe000) ? 1 : 2;
-  }
-  return n;
-}
-
 /** Estimated RW 1.0 size of a label set's `Label` messages. */
 function labelBytes(labels: Labels): number {
-  const kv = labels.flat();
-  let n = 0;
-  for (let i = 0; i < kv.length; i++) n += utf8Length(kv[i]);
   // Lengths of 128 bytes or more take a second varint byte; strings that long are rare.
-  return n + (kv.length >> 1) * EST.LABEL;
+  return labels.utf8Length() + labels.size * EST.LABEL;
 }
 
 /** Estimated RW 1.0 size of one histogram. */

@@ -843,7 +843,8 @@ export class RemoteEndpoint {
     const { bytes, protocol, attempt } = req;
     const props = { endpoint: this.name, url: this.url, status: res.status };
     let failed: Counts = { samples: 0, histograms: 0, exemplars: 0 };
-    const w = res.written;
+    // The Written headers belong to RW 2.0; a 1.0 answer's (if any) are not read.
+    const w = protocol === RW2 ? res.written : undefined;
     if (w === undefined) {
       if (protocol === RW2 && n.samples + n.histograms + n.exemplars > 0) {
         failed = n;

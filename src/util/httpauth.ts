@@ -31,6 +31,8 @@ export interface RequestAuth {
   apply(req: AuthRequest, signal?: AbortSignal): Promise<void>;
   /** Releases what it holds (oauth2's token-endpoint HTTP client); optional to call. */
   close?(): void;
+  /** The server answered 401: credentials that can be renewed (an oauth2 token) are dropped. */
+  rejected?(): void;
 }
 
 /** Options of {@link requestAuth}. */
@@ -60,6 +62,7 @@ export function requestAuth(
         req.headers.set("Authorization", await source.header({ signal, userAgent }));
       },
       close: () => source.close(),
+      rejected: () => source.invalidate(),
     };
   }
   if (cfg.basicAuth || cfg.authorization) {

@@ -54,6 +54,9 @@ interface Token {
 /** Where the client credentials go in the token request. */
 type AuthStyle = "probe" | "header" | "body";
 
+/** The largest token response read; a bigger one fails the token request. */
+export const MAX_TOKEN_RESPONSE_BYTES = 1 << 20;
+
 /** Fetches, caches and renews the access token of one `oauth2` config. */
 export class OAuth2TokenSource {
   readonly #cfg: ResolvedOAuth2;
@@ -194,14 +197,44 @@ export class OAuth2TokenSource {
     }
   }
 
+  /** Reads the token response, bounded in time (`timeoutMs`) and size (`MAX_TOKEN_RESPONSE_BYTES`). */
   async #readBody(res: Response): Promise<string> {
+    const fail = (why: string) =>
+      new Error(`oauth2: reading the token response from ${this.#cfg.tokenUrl}: ${why}`);
+    if (!res.body) return "";
+    const reader = res.body.getReader();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      reader.cancel().catch(() => {});
+    }, this.#timeoutMs);
+    const chunks: Uint8Array[] = [];
+    let total = 0;
     try {
-      return await res.text();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (timedOut) throw fail(`timed out after ${this.#timeoutMs} ms`);
+        if (done) break;
+        total += value.length;
+        if (total > MAX_TOKEN_RESPONSE_BYTES) {
+          await reader.cancel().catch(() => {});
+          throw fail(`larger than ${MAX_TOKEN_RESPONSE_BYTES} bytes`);
+        }
+        chunks.push(value);
+      }
     } catch (e) {
-      throw new Error(
-        `oauth2: reading the token response from ${this.#cfg.tokenUrl}: ${errorMessage(e)}`,
-      );
+      if (e instanceof Error && e.message.startsWith("oauth2:")) throw e;
+      throw fail(timedOut ? `timed out after ${this.#timeoutMs} ms` : errorMessage(e));
+    } finally {
+      clearTimeout(timer);
     }
+    const all = new Uint8Array(total);
+    let off = 0;
+    for (const c of chunks) {
+      all.set(c, off);
+      off += c.length;
+    }
+    return new TextDecoder().decode(all);
   }
 }
 

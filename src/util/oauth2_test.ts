@@ -1,7 +1,12 @@
 import fc from "fast-check";
 import type { ResolvedOAuth2 } from "../config/types.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../testing/assert.ts";
-import { EXPIRY_MARGIN_MS, formEncode, OAuth2TokenSource } from "./oauth2.ts";
+import {
+  EXPIRY_MARGIN_MS,
+  formEncode,
+  MAX_TOKEN_RESPONSE_BYTES,
+  OAuth2TokenSource,
+} from "./oauth2.ts";
 
 const NO_TLS = { ca: "", caFile: "", cert: "", certFile: "", key: "", keyFile: "" };
 
@@ -348,5 +353,33 @@ Deno.test("oauth2: any token response body gives a token or a clear error", asyn
       },
     ),
     { numRuns: 300 },
+  );
+});
+
+Deno.test("oauth2: a token response whose body never ends times out; an oversized one fails", async () => {
+  const url = "http://127.0.0.1:9/token";
+  // Headers arrive at once, the body never finishes.
+  const stalled: typeof fetch = () =>
+    Promise.resolve(
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(new TextEncoder().encode('{"access_token":'));
+          },
+        }),
+        { status: 200, headers: { "content-type": "application/json" } },
+      ),
+    );
+  await assertRejects(
+    () => new OAuth2TokenSource(config(url), { fetch: stalled, timeoutMs: 100 }).header(),
+    Error,
+    `oauth2: reading the token response from ${url}: timed out after 100 ms`,
+  );
+  const huge: typeof fetch = () =>
+    Promise.resolve(new Response(new Uint8Array(MAX_TOKEN_RESPONSE_BYTES + 1), { status: 200 }));
+  await assertRejects(
+    () => new OAuth2TokenSource(config(url), { fetch: huge }).header(),
+    Error,
+    `larger than ${MAX_TOKEN_RESPONSE_BYTES} bytes`,
   );
 });

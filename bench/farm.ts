@@ -12,6 +12,8 @@
  * @module
  */
 
+import { mulberry32 } from "../src/testing/prng.ts";
+
 /** How a series' value moves between rewrites. */
 const enum Kind {
   Counter,
@@ -294,17 +296,6 @@ export class TargetValues {
     }
     return parts.join("");
   }
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Writes every target's file once, atomically (write a temporary file, rename). */

@@ -5,10 +5,19 @@
  */
 
 import { assert, assertEquals, assertStringIncludes } from "../src/testing/assert.ts";
-import { freePort, getText, parseReceived, Proc, ROOT, startReceiver, waitFor } from "./helpers.ts";
+import {
+  agentCommand,
+  freePort,
+  getText,
+  parseReceived,
+  Proc,
+  ROOT,
+  startReceiver,
+  waitFor,
+} from "./helpers.ts";
 
 const DENO = Deno.execPath();
-const RUN = ["run", "--allow-net", "--allow-read", "--allow-write", `${ROOT}main.ts`];
+const RUN = agentCommand();
 
 /** A scrape target whose counter goes up on every scrape; `drop(name)` removes a series. */
 function startTarget(): {

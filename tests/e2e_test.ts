@@ -15,8 +15,8 @@ import {
   metricValue,
   Proc,
   promQuery,
-  ROOT,
   skipLoudly,
+  startAgent,
   startPrometheusReceiver,
   waitFor,
 } from "./helpers.ts";
@@ -113,14 +113,7 @@ async function runE2E(form: ConfigForm): Promise<void> {
         `--storage.agent.path=${dir}/agent`,
         `--web.listen-address=127.0.0.1:${agentPort}`,
       ];
-    const agent = new Proc("ferry", Deno.execPath(), [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      `${ROOT}main.ts`,
-      ...agentArgs,
-    ], { cwd: ROOT });
+    const agent = startAgent([...agentArgs]);
     procs.push(agent);
     const agentUrl = `http://127.0.0.1:${agentPort}`;
 

@@ -156,6 +156,16 @@ export function metricValue(exposition: string, series: string): number | undefi
   return undefined;
 }
 
+/** The `deno run` arguments that run ferry's main.ts (of `root`) with net, read and write permissions. */
+export function agentCommand(root = ROOT): string[] {
+  return ["run", "--allow-net", "--allow-read", "--allow-write", `${root}main.ts`];
+}
+
+/** Starts ferry (`main.ts` of `root`, run from there) with `args`. */
+export function startAgent(args: string[], root = ROOT): Proc {
+  return new Proc("ferry", Deno.execPath(), [...agentCommand(root), ...args], { cwd: root });
+}
+
 /** Starts a real Prometheus server as a remote-write receiver on a free port. */
 export async function startPrometheusReceiver(
   dir: string,

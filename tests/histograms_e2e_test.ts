@@ -21,8 +21,8 @@ import {
   getText,
   Proc,
   promQuery,
-  ROOT,
   skipLoudly,
+  startAgent,
   waitFor,
 } from "./helpers.ts";
 
@@ -140,16 +140,11 @@ remote_write:
 `,
       );
       const agentPort = freePort();
-      const agent = new Proc("ferry", Deno.execPath(), [
-        "run",
-        "--allow-net",
-        "--allow-read",
-        "--allow-write",
-        `${ROOT}main.ts`,
+      const agent = startAgent([
         `--config.file=${dir}/cfg/prometheus.yml`,
         `--storage.agent.path=${dir}/agent`,
         `--web.listen-address=127.0.0.1:${agentPort}`,
-      ], { cwd: ROOT });
+      ]);
       procs.push(agent);
 
       try {

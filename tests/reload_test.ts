@@ -12,13 +12,10 @@ import {
   getText,
   metricValue,
   parseReceived,
-  Proc,
-  ROOT,
+  startAgent,
   startReceiver,
   waitFor,
 } from "./helpers.ts";
-
-const DENO = Deno.execPath();
 
 function startTarget(): { port: number; stop: () => Promise<void> } {
   let n = 0;
@@ -65,17 +62,12 @@ Deno.test({
     const rx = startReceiver(rxPort);
     const cfg = `${dir}/agent.config.ts`;
     await Deno.writeTextFile(cfg, config(target.port, rxPort, [{ name: "t" }]));
-    const agent = new Proc("ferry", DENO, [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      `${ROOT}main.ts`,
+    const agent = startAgent([
       cfg,
       `--storage.agent.path=${dir}/data`,
       `--web.listen-address=127.0.0.1:${webPort}`,
       "--web.enable-lifecycle",
-    ], { cwd: ROOT });
+    ]);
     const web = `http://127.0.0.1:${webPort}`;
     const reloadOk = async () =>
       metricValue(await getText(`${web}/metrics`), "prometheus_config_last_reload_successful");

@@ -16,8 +16,8 @@ import {
   getText,
   Proc,
   promQuery,
-  ROOT,
   skipLoudly,
+  startAgent,
   startPrometheusReceiver,
   waitFor,
 } from "./helpers.ts";
@@ -58,16 +58,11 @@ remote_write:
     queue_config: { batch_send_deadline: 500ms }
 `,
       );
-      const agent = new Proc("ferry", Deno.execPath(), [
-        "run",
-        "--allow-net",
-        "--allow-read",
-        "--allow-write",
-        `${ROOT}main.ts`,
+      const agent = startAgent([
         `--config.file=${dir}/cfg/prometheus.yml`,
         `--storage.agent.path=${dir}/agent`,
         `--web.listen-address=127.0.0.1:${agentPort}`,
-      ], { cwd: ROOT });
+      ]);
       procs.push(agent);
       try {
         await waitFor("up{job=self} in Prometheus through the 1.0 endpoint", async () => {

@@ -7,9 +7,8 @@
 
 import { chromium } from "playwright-core";
 import { assert, assertEquals } from "../src/testing/assert.ts";
-import { findBinary, freePort, getText, Proc, ROOT, skipLoudly, waitFor } from "./helpers.ts";
+import { findBinary, freePort, getText, ROOT, skipLoudly, startAgent, waitFor } from "./helpers.ts";
 
-const DENO = Deno.execPath();
 const OUT = `${ROOT}tests/out`;
 
 /** A scrape target with a counter and HELP/TYPE lines, and a remote-write sink answering 204. */
@@ -73,16 +72,11 @@ Deno.test({
 };
 `,
     );
-    const agent = new Proc("ferry", DENO, [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      `${ROOT}main.ts`,
+    const agent = startAgent([
       cfg,
       `--storage.agent.path=${dir}/data`,
       `--web.listen-address=127.0.0.1:${webPort}`,
-    ], { cwd: ROOT });
+    ]);
     const base = `http://127.0.0.1:${webPort}`;
     const targetUrl = `http://127.0.0.1:${servers.targetPort}/metrics`;
     let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;

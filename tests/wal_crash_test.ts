@@ -23,6 +23,7 @@ import {
   Victoria,
   writeAgentConfig,
 } from "./wal_helpers.ts";
+import { mulberry32 } from "../src/testing/prng.ts";
 
 /** Scrapes 1..upTo missing from `stored`. */
 function missing(stored: Set<number>, upTo: number): number[] {
@@ -51,18 +52,6 @@ async function waitDelivered(
   ).catch((e) => {
     throw new Error(`${e.message}; missing scrapes ${left.slice(0, 20)}`);
   });
-}
-
-/** A small deterministic PRNG, so a failing run can be replayed with its seed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 Deno.test({
@@ -176,7 +165,7 @@ Deno.test({
     if (!bin) return skipLoudly("wal crash-loop test", "victoria-metrics is not installed");
     const SERIES = 500, BATCH = 500, CAP = 256 * 1024, KILLS = 20;
     const seed = Number(Deno.env.get("FERRY_TEST_SEED") ?? Date.now() % 1_000_000);
-    const random = prng(seed);
+    const random = mulberry32(seed);
     const dir = await Deno.makeTempDir({ prefix: "ferry-crashloop-" });
     const vm = new Victoria(bin, `${dir}/vm`);
     const target = new LoadTarget(SERIES);

@@ -7,7 +7,7 @@
  */
 
 import { decodeWriteRequest, snappyDecode } from "../src/remote/codec.ts";
-import { findBinary, freePort, getText, Proc, ROOT, waitFor } from "./helpers.ts";
+import { findBinary, freePort, getText, Proc, startAgent, waitFor } from "./helpers.ts";
 
 export const DENO = Deno.execPath();
 
@@ -210,18 +210,13 @@ export class AgentProc {
   readonly proc: Proc;
   readonly webPort = freePort();
   constructor(config: string, dataDir: string, flags: string[] = []) {
-    this.proc = new Proc("ferry", DENO, [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      `${ROOT}main.ts`,
+    this.proc = startAgent([
       config,
       `--storage.agent.path=${dataDir}`,
       `--web.listen-address=127.0.0.1:${this.webPort}`,
       "--storage.remote.flush-deadline=3s",
       ...flags,
-    ], { cwd: ROOT });
+    ]);
   }
 
   /** Waits until `/-/ready` answers 200 (storage replayed, endpoints and scrapes started). */

@@ -24,7 +24,12 @@
  * @module
  */
 
-import type { BucketSpan, Histogram, ResetHint } from "../model/histogram.ts";
+import {
+  type BucketSpan,
+  emptyHistogram,
+  type Histogram,
+  type ResetHint,
+} from "../model/histogram.ts";
 import { type PbReader, type PbWriter, tag, WT } from "./codec_pb.ts";
 import type { DecodedHistogram } from "./codec_types.ts";
 
@@ -167,18 +172,7 @@ function writeBuckets(w: PbWriter, t: number, buckets: number[], float: boolean)
 export function readHistogram(r: PbReader): DecodedHistogram {
   const outer = r.enter();
   const h: DecodedHistogram = {
-    float: false,
-    schema: 0,
-    zeroThreshold: 0,
-    zeroCount: 0,
-    count: 0,
-    sum: 0,
-    positiveSpans: [],
-    positiveBuckets: [],
-    negativeSpans: [],
-    negativeBuckets: [],
-    resetHint: 0,
-    customValues: [],
+    ...emptyHistogram(),
     timestamp: 0,
     startTimestamp: 0,
     stale: false,

@@ -189,7 +189,7 @@ export function encodeWriteRequest(batch: WriteBatch, opts: EncodeOptions = {}):
 }
 
 /** A range of exemplar indices of one series (scratch, to avoid an object per call). */
-interface ExemplarRange {
+export interface ExemplarRange {
   order: Uint32Array;
   from: number;
   to: number;
@@ -332,7 +332,7 @@ function readSeries(r: PbReader): DecodedSeries {
         break;
       case 2:
         r.expect(wt, WT.LEN, "TimeSeries.samples");
-        readSample(r, s);
+        readSample(r, s, false);
         break;
       case 3:
         r.expect(wt, WT.LEN, "TimeSeries.exemplars");
@@ -373,9 +373,14 @@ function readLabel(r: PbReader): [string, string] {
   return [name, value];
 }
 
-function readSample(r: PbReader, s: DecodedSeries): void {
+/**
+ * Reads a `Sample` (`value` = 1, `timestamp` = 2, the same in both protocols)
+ * into `s`. RW 2.0 adds `start_timestamp` = 3; with `withStart` false (RW 1.0)
+ * field 3 is an unknown field and skipped.
+ */
+export function readSample(r: PbReader, s: DecodedSeries, withStart: boolean): void {
   const outer = r.enter();
-  let v = 0, t = 0, stale = false;
+  let v = 0, t = 0, st = 0, stale = false;
   while (r.pos < r.end) {
     const k = r.key(), wt = k & 7;
     switch (k >>> 3) {
@@ -388,6 +393,14 @@ function readSample(r: PbReader, s: DecodedSeries): void {
         r.expect(wt, WT.VARINT, "Sample.timestamp");
         t = r.int64();
         break;
+      case 3:
+        if (!withStart) {
+          r.skip(wt);
+          break;
+        }
+        r.expect(wt, WT.VARINT, "Sample.start_timestamp");
+        st = r.int64();
+        break;
       default:
         r.skip(wt);
     }
@@ -396,7 +409,7 @@ function readSample(r: PbReader, s: DecodedSeries): void {
   s.timestamps.push(t);
   s.values.push(stale ? NaN : v);
   s.stale.push(stale);
-  s.startTimestamps.push(0);
+  s.startTimestamps.push(st);
 }
 
 function readExemplar(r: PbReader): DecodedExemplar {

@@ -30,7 +30,14 @@ import type { MetricMetadata } from "../model/metadata.ts";
 import type { WriteBatch } from "./codec_batch.ts";
 import { type HistogramItem, readHistogram, writeHistogram } from "./codec_histogram.ts";
 import { PbReader, PbWriter, tag, writerFor, WT } from "./codec_pb.ts";
-import { byteOrder, emptyRequest, emptySeries, KIND_BY_CODE } from "./codec_rw1.ts";
+import {
+  byteOrder,
+  emptyRequest,
+  emptySeries,
+  type ExemplarRange,
+  KIND_BY_CODE,
+  readSample,
+} from "./codec_rw1.ts";
 import { labelIdsOf, type MetadataRefs, RequestSymbols } from "./codec_symbols.ts";
 import type {
   DecodedExemplar,
@@ -227,14 +234,10 @@ export function encodeWriteRequestV2(batch: WriteBatch, opts: EncodeOptions = {}
 }
 
 /** A range of one series' exemplar indices (scratch, to avoid an object per call). */
-const exRange: { order: Uint32Array; from: number; to: number } = {
-  order: new Uint32Array(0),
-  from: 0,
-  to: 0,
-};
+const exRange: ExemplarRange = { order: new Uint32Array(0), from: 0, to: 0 };
 
 /** Writes the `TimeSeries.exemplars` in `range`. */
-function writeExemplars(w: PbWriter, batch: WriteBatch, range: typeof exRange): void {
+function writeExemplars(w: PbWriter, batch: WriteBatch, range: ExemplarRange): void {
   const { order, from, to } = range;
   for (let k = from; k < to; k++) {
     const e = batch.exemplars[order[k]];
@@ -352,7 +355,7 @@ function readSeries(r: PbReader, syms: string[]): DecodedSeries {
         break;
       case 2:
         r.expect(wt, WT.LEN, "TimeSeries.samples");
-        readSample(r, s);
+        readSample(r, s, true);
         break;
       case 3: {
         r.expect(wt, WT.LEN, "TimeSeries.histograms");
@@ -375,36 +378,6 @@ function readSeries(r: PbReader, syms: string[]): DecodedSeries {
   s.labels = resolvePairs(r, syms, rawRefs, "TimeSeries");
   r.leave(outer);
   return s;
-}
-
-function readSample(r: PbReader, s: DecodedSeries): void {
-  const outer = r.enter();
-  let v = 0, t = 0, st = 0, stale = false;
-  while (r.pos < r.end) {
-    const k = r.key(), wt = k & 7;
-    switch (k >>> 3) {
-      case 1:
-        r.expect(wt, WT.I64, "Sample.value");
-        v = r.double();
-        stale = r.wasStaleNaN();
-        break;
-      case 2:
-        r.expect(wt, WT.VARINT, "Sample.timestamp");
-        t = r.int64();
-        break;
-      case 3:
-        r.expect(wt, WT.VARINT, "Sample.start_timestamp");
-        st = r.int64();
-        break;
-      default:
-        r.skip(wt);
-    }
-  }
-  r.leave(outer);
-  s.timestamps.push(t);
-  s.values.push(stale ? NaN : v);
-  s.stale.push(stale);
-  s.startTimestamps.push(st);
 }
 
 function readExemplar(r: PbReader, syms: string[]): DecodedExemplar {

@@ -23,7 +23,7 @@
 
 import { stringify } from "yaml";
 import * as codec from "../../src/remote/codec.ts";
-import { freePort, getText, Proc, ROOT, waitFor } from "../helpers.ts";
+import { freePort, getText, Proc, ROOT, startAgent as spawnAgent, waitFor } from "../helpers.ts";
 
 /** The checkout whose main.ts is run. */
 const FERRY_ROOT = Deno.env.get("FERRY_ROOT") ?? ROOT;
@@ -397,17 +397,12 @@ export async function startAgent(config: Record<string, unknown>): Promise<Agent
   const file = `${dir}/prometheus.yml`;
   await Deno.writeTextFile(file, stringify(config));
   const port = freePort();
-  const proc = new Proc("ferry", Deno.execPath(), [
-    "run",
-    "--allow-net",
-    "--allow-read",
-    "--allow-write",
-    `${FERRY_ROOT}main.ts`,
+  const proc = spawnAgent([
     `--config.file=${file}`,
     `--storage.agent.path=${dir}/data`,
     `--web.listen-address=127.0.0.1:${port}`,
     "--storage.remote.flush-deadline=1s",
-  ], { cwd: FERRY_ROOT });
+  ], FERRY_ROOT);
   let stopped: Promise<Deno.CommandStatus> | null = null;
   const agent: Agent = {
     proc,

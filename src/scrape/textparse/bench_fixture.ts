@@ -6,24 +6,12 @@
  * @module
  */
 
-/** Deterministic PRNG (mulberry32) so every run parses the same text. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../../testing/prng.ts";
 
-/** Builds an exposition with exactly `target` series. */
-export function generateExposition(target: number, seed = 1): string {
-  const r = rng(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
-  const methods = ["GET", "POST", "PUT", "DELETE", "PATCH"];
-  const codes = [
+/** Label values the generated expositions draw from (shared by the parser benchmarks). */
+export const VOCABULARY = {
+  methods: ["GET", "POST", "PUT", "DELETE", "PATCH"],
+  codes: [
     "200",
     "201",
     "204",
@@ -36,8 +24,8 @@ export function generateExposition(target: number, seed = 1): string {
     "500",
     "502",
     "503",
-  ];
-  const handlers = [
+  ],
+  handlers: [
     "/api/v1/query",
     "/api/v1/query_range",
     "/api/v1/series",
@@ -48,13 +36,13 @@ export function generateExposition(target: number, seed = 1): string {
     "/-/ready",
     "/static/*filepath",
     "/graph",
-  ];
-  const namespaces = ["kube-system", "monitoring", "default", "payments-prod", "checkout-staging"];
-  const pods = Array.from(
+  ],
+  namespaces: ["kube-system", "monitoring", "default", "payments-prod", "checkout-staging"],
+  pods: Array.from(
     { length: 40 },
     (_, i) => `api-server-7c9f${(i * 7919).toString(16)}-x${i}q`,
-  );
-  const buckets = [
+  ),
+  buckets: [
     "0.005",
     "0.01",
     "0.025",
@@ -67,7 +55,14 @@ export function generateExposition(target: number, seed = 1): string {
     "5",
     "10",
     "+Inf",
-  ];
+  ],
+} as const;
+
+/** Builds an exposition with exactly `target` series. */
+export function generateExposition(target: number, seed = 1): string {
+  const r = mulberry32(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+  const { methods, codes, handlers, namespaces, pods, buckets } = VOCABULARY;
   const lines: string[] = [];
   let n = 0;
   let fam = 0;

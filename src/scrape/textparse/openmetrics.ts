@@ -70,6 +70,7 @@ import { ParseError } from "./errors.ts";
 import { formatOpenMetricsFloat, goFloatError, POW10, tryParseGoFloat } from "./float.ts";
 import type { EntryKind, Exemplar, MetricType, Parser } from "./mod.ts";
 import { detach, unescapeLabelValue } from "./prom.ts";
+import { sortedOrder } from "./labelsort.ts";
 
 export { ParseError };
 
@@ -1373,22 +1374,6 @@ function closedFamilyOf(closed: Map<string, MetricType>, name: string): string |
 function nameIs(s: string, a: number, b: number, fam: string, suffix: string): boolean {
   return b - a === fam.length + suffix.length && s.startsWith(fam, a) &&
     (suffix === "" || s.startsWith(suffix, a + fam.length));
-}
-
-/** Indices of `names` in sort order (insertion sort; label sets are small). */
-function sortedOrder(names: readonly string[]): number[] {
-  const k = names.length;
-  const idx = new Array<number>(k);
-  for (let i = 0; i < k; i++) {
-    const nm = names[i];
-    let j = i;
-    while (j > 0 && names[idx[j - 1]] > nm) {
-      idx[j] = idx[j - 1];
-      j--;
-    }
-    idx[j] = i;
-  }
-  return idx;
 }
 
 /** Number of code points of a well-formed string (UTF-8 characters, as Go's RuneCount). */

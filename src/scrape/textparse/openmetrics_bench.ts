@@ -16,18 +16,8 @@
 
 import { OpenMetricsParser } from "./openmetrics.ts";
 import { PromParser } from "./prom.ts";
-
-/** Deterministic PRNG (mulberry32) so every run parses the same text. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../../testing/prng.ts";
+import { VOCABULARY } from "./bench_fixture.ts";
 
 interface Options {
   /** OpenMetrics (true) or 0.0.4 text (false). */
@@ -38,54 +28,9 @@ interface Options {
 
 /** Builds an exposition with exactly `target` series (not counting `_created` lines). */
 export function generate(target: number, opts: Options, seed = 1): string {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
-  const methods = ["GET", "POST", "PUT", "DELETE", "PATCH"];
-  const codes = [
-    "200",
-    "201",
-    "204",
-    "301",
-    "304",
-    "400",
-    "401",
-    "403",
-    "404",
-    "500",
-    "502",
-    "503",
-  ];
-  const handlers = [
-    "/api/v1/query",
-    "/api/v1/query_range",
-    "/api/v1/series",
-    "/api/v1/labels",
-    "/api/v1/targets",
-    "/metrics",
-    "/-/healthy",
-    "/-/ready",
-    "/static/*filepath",
-    "/graph",
-  ];
-  const namespaces = ["kube-system", "monitoring", "default", "payments-prod", "checkout-staging"];
-  const pods = Array.from(
-    { length: 40 },
-    (_, i) => `api-server-7c9f${(i * 7919).toString(16)}-x${i}q`,
-  );
-  const buckets = [
-    "0.005",
-    "0.01",
-    "0.025",
-    "0.05",
-    "0.1",
-    "0.25",
-    "0.5",
-    "1",
-    "2.5",
-    "5",
-    "10",
-    "+Inf",
-  ];
+  const { methods, codes, handlers, namespaces, pods, buckets } = VOCABULARY;
   const { om, extras = false } = opts;
   const lines: string[] = [];
   let n = 0;

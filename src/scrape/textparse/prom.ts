@@ -52,6 +52,7 @@
 import { Labels, METRIC_NAME } from "../../model/labels.ts";
 import { ParseError } from "./errors.ts";
 import { formatOpenMetricsFloat, goFloatError, POW10, tryParseGoFloat } from "./float.ts";
+import { sortedOrder } from "./labelsort.ts";
 
 export { ParseError };
 
@@ -265,17 +266,7 @@ export class PromParser {
       names[i + 1] = name;
       values[i + 1] = v;
     }
-    // Insertion sort by name; label sets are small.
-    const idx = new Array<number>(k + 1);
-    for (let i = 0; i <= k; i++) {
-      const nm = names[i];
-      let j = i;
-      while (j > 0 && names[idx[j - 1]] > nm) {
-        idx[j] = idx[j - 1];
-        j--;
-      }
-      idx[j] = i;
-    }
+    const idx = sortedOrder(names);
     const kv: string[] = [];
     for (let i = 0; i <= k; i++) {
       const at = idx[i];

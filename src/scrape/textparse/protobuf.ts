@@ -68,6 +68,7 @@ import type { EntryKind, Exemplar, MetricType, Parser } from "./mod.ts";
 import { EXEMPLAR_MAX_LABEL_SET_LENGTH } from "./openmetrics.ts";
 import { detach } from "./prom.ts";
 import { ProtoReader, WIRE_I64, WIRE_LEN, WIRE_VARINT } from "./protowire.ts";
+import { sortedOrder } from "./labelsort.ts";
 
 export { ParseError };
 
@@ -369,23 +370,7 @@ export class ProtobufParser implements Parser {
       values.push(step < this.#nq ? formatOpenMetricsFloat(this.#qBound[step]) : "+Inf");
     }
     const k = names.length;
-    const idx = new Array<number>(k);
-    if (k > 16) {
-      // A hostile body may hold a huge label set: no quadratic sort.
-      for (let i = 0; i < k; i++) idx[i] = i;
-      idx.sort((a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : a - b));
-    } else {
-      // Insertion sort by name; label sets are small.
-      for (let i = 0; i < k; i++) {
-        const nm = names[i];
-        let j = i;
-        while (j > 0 && names[idx[j - 1]] > nm) {
-          idx[j] = idx[j - 1];
-          j--;
-        }
-        idx[j] = i;
-      }
-    }
+    const idx = sortedOrder(names);
     const kv: string[] = [];
     for (let i = 0; i < k; i++) {
       const at = idx[i];

@@ -57,6 +57,7 @@ export type {
   RemoteWriteMessage,
   ScrapeConfig,
   ScrapeProtocol,
+  ShardConfig,
   SigV4Config,
   StaticConfig,
   TlsConfig,

@@ -21,7 +21,13 @@ import { log } from "./util/log.ts";
 import { VERSION } from "./version.ts";
 import { createHandler, type Lifecycle } from "./web/api.ts";
 import { startWebServer } from "./web/server.ts";
-import type { AgentStatusProvider, EndpointStatus, TargetStatus } from "./web/status.ts";
+import { type WebConfig, WebGuard } from "./web/webconfig.ts";
+import type {
+  AgentStatusProvider,
+  BuildStatus,
+  EndpointStatus,
+  TargetStatus,
+} from "./web/status.ts";
 import type {
   DroppedTargetStatus,
   RemoteWriteInfo,
@@ -61,7 +67,19 @@ export interface AgentOptions {
   flags?: Record<string, string>;
   /** The config file the agent runs (shown by the UI's Configuration page). */
   configFile?: string;
+  /** Build facts for `/api/v1/status/buildinfo` and `prometheus_build_info`. */
+  build?: BuildStatus;
+  /** `--web.config.file`: TLS and basic auth of the web server; the file is re-read when it changes. */
+  web?: { config: WebConfig; file?: string };
 }
+
+/**
+ * How long a reload lets a removed or changed remote endpoint drain (capped
+ * by `drainDeadlineMs`): enough for requests in flight to be answered;
+ * what is left stays in the WAL for the successor (or is given up with a
+ * removed endpoint's cursor).
+ */
+export const RELOAD_DRAIN_MS = 5_000;
 
 /** What {@link Agent.applyConfig} changed. */
 export interface ReloadResult {
@@ -155,14 +173,18 @@ export class Agent {
           registry,
           lifecycle: opts.lifecycle,
         });
+        const guard = opts.web ? new WebGuard(opts.web.config, { file: opts.web.file }) : null;
         agent.#web = await startWebServer({
           listen: opts.listenAddress,
-          handler,
+          handler: guard ? guard.wrap(handler) : handler,
           signal: agent.#webAbort.signal,
+          tls: opts.web?.config.tls ?? undefined,
         });
         logger.info("web server listening on {address}", {
           address: opts.listenAddress,
           port: agent.#web.port,
+          tls: guard?.config.tls != null,
+          basic_auth: (guard?.config.basicAuthUsers.size ?? 0) > 0,
         });
       }
     } catch (e) {
@@ -213,9 +235,11 @@ export class Agent {
   /**
    * Applies a new, already validated config without a restart: unchanged
    * jobs and endpoints keep running untouched; see {@link ScrapeManager.apply}
-   * for jobs. A changed endpoint stops at once (what it had not had
-   * acknowledged stays in the WAL) and a new one resumes from its cursor; a
-   * removed endpoint stops and releases its cursor.
+   * for jobs. A changed or removed endpoint drains for at most
+   * {@link RELOAD_DRAIN_MS} (requests in flight are answered and
+   * acknowledged; what it had not had acknowledged then stays in the WAL);
+   * a changed one's successor resumes from the cursor, a removed one's
+   * cursor is released.
    */
   applyConfig(config: ResolvedConfig): Promise<ReloadResult> {
     const run = this.#applying.then(() => this.#apply(config));
@@ -225,19 +249,32 @@ export class Agent {
 
   async #apply(config: ResolvedConfig): Promise<ReloadResult> {
     if (this.#stopping) throw new Error("the agent is shutting down");
-    const old = this.#endpoints;
     this.#config = config;
+    // Jobs and endpoints are independent: a draining endpoint does not hold up the jobs.
+    const [endpoints, jobs] = await Promise.all([
+      this.#applyEndpoints(config),
+      this.#scrape.apply(config.scrapeConfigs),
+    ]);
+    return { jobs, endpoints };
+  }
+
+  async #applyEndpoints(config: ResolvedConfig): Promise<ReloadResult["endpoints"]> {
+    const old = this.#endpoints;
     const endpoints: ReloadResult["endpoints"] = { kept: [], changed: [], added: [], removed: [] };
     const byName = new Map(old.map((e) => [e.endpoint.name, e]));
     const next: RunningEndpoint[] = [];
     const wanted = new Set(config.remoteWrite.map((rw) => rw.name));
     // Stop removed and changed endpoints first: a name is one cursor, read by one endpoint.
+    // Each gets a short drain, so that requests the receiver already has are
+    // acknowledged (and the cursor moved past them) instead of being cut off
+    // and sent again by the successor.
+    const deadline = Math.min(this.#opts.drainDeadlineMs ?? 10_000, RELOAD_DRAIN_MS);
     const stops: Promise<void>[] = [];
     for (const e of old) {
       const rw = config.remoteWrite.find((r) => r.name === e.endpoint.name);
       if (rw !== undefined && endpointKey(config, rw) === e.key) continue;
       stops.push((async () => {
-        await e.endpoint.close(0);
+        await e.endpoint.close(deadline);
         e.abort.abort();
         await e.done;
       })());
@@ -268,8 +305,7 @@ export class Agent {
       this.#db.cursor(e.endpoint.name).release();
     }
     this.#endpoints = next;
-    const jobs = await this.#scrape.apply(config.scrapeConfigs);
-    return { jobs, endpoints };
+    return endpoints;
   }
 
   /** Counts undelivered samples the WAL dropped (and logged) against their endpoint. */
@@ -283,6 +319,7 @@ export class Agent {
     return {
       startTime: this.#startTime,
       version: VERSION,
+      build: this.#opts.build,
       ready: () => this.#ready,
       // The resolved config, secrets hidden (never the file: it may hold secrets).
       configYaml: () => renderConfigYaml(this.#config),

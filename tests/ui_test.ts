@@ -3,6 +3,8 @@
  * playwright-core) against a real agent process: every page loads without
  * console errors, shows the running target and endpoint, a target's relabel
  * steps open on click, and a screenshot of each page lands in `tests/out/`.
+ * With 10,000 targets, the Targets page shows the first page and moves from
+ * page to page, and the home page lists a bounded number of rows.
  */
 
 import { chromium } from "playwright-core";
@@ -10,6 +12,22 @@ import { assert, assertEquals } from "../src/testing/assert.ts";
 import { findBinary, freePort, getText, ROOT, skipLoudly, startAgent, waitFor } from "./helpers.ts";
 
 const OUT = `${ROOT}tests/out`;
+
+/** Headless Chromium as the tests run it. */
+function launch(executablePath: string) {
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+}
 
 /** A scrape target with a counter and HELP/TYPE lines, and a remote-write sink answering 204. */
 function startServers() {
@@ -104,18 +122,7 @@ Deno.test({
       );
       assertEquals(steps.data.steps.map((s: { keep: boolean }) => s.keep), [false]);
 
-      browser = await chromium.launch({
-        executablePath: browserPath,
-        headless: true,
-        args: [
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--no-first-run",
-        ],
-      });
+      browser = await launch(browserPath);
       const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
       const problems: string[] = [];
       page.on("console", (m) => {
@@ -183,6 +190,122 @@ Deno.test({
         { timeout: 15_000 },
       );
       assertEquals(problems, []);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- ferry ---\n${agent.output().slice(-4000)}`);
+    } finally {
+      await browser?.close().catch(() => {});
+      await agent.stop();
+      await servers.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "ui: 10,000 targets: the Targets page shows one page at a time and pages on",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const browserPath = findBinary("chromium");
+    if (browserPath === null) {
+      skipLoudly("tests/ui_test.ts", "chromium is not installed (apt-get install chromium)");
+      return;
+    }
+    await Deno.mkdir(OUT, { recursive: true });
+    const dir = await Deno.makeTempDir({ prefix: "ferry-ui-many-" });
+    const servers = startServers();
+    const webPort = freePort();
+    const cfg = `${dir}/agent.config.ts`;
+    // 10,000 targets (one server, told apart by their instance label), scraped
+    // once an hour: a few are up during the test, the rest not yet scraped.
+    await Deno.writeTextFile(
+      cfg,
+      `export default {
+  global: { scrapeInterval: "1h", scrapeTimeout: "10s" },
+  scrapeConfigs: [{
+    jobName: "many",
+    staticConfigs: Array.from({ length: 10000 }, (_, i) => ({
+      targets: ["127.0.0.1:${servers.targetPort}"],
+      labels: { instance: "t-" + String(i).padStart(5, "0") },
+    })),
+  }],
+};
+`,
+    );
+    const agent = startAgent([
+      cfg,
+      `--storage.agent.path=${dir}/data`,
+      `--web.listen-address=127.0.0.1:${webPort}`,
+    ]);
+    const base = `http://127.0.0.1:${webPort}`;
+    let browser: Awaited<ReturnType<typeof launch>> | undefined;
+    try {
+      await waitFor("10,000 targets", async () => {
+        const j = JSON.parse(await getText(`${base}/ui/api/targets?size=1`));
+        return j.total === 10_000 ? true : undefined;
+      }, 60_000);
+      // One page of the API, against the real agent (measured, not asserted).
+      let t0 = performance.now();
+      const pageJson = await getText(`${base}/ui/api/targets`);
+      const apiMs = performance.now() - t0;
+      assertEquals(JSON.parse(pageJson).targets.length, 50);
+      assert(pageJson.length < 100_000, `one page of JSON is ${pageJson.length} bytes`);
+
+      browser = await launch(browserPath);
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      const problems: string[] = [];
+      page.on("console", (m) => {
+        if (m.type() === "error") problems.push(`console: ${m.text()}`);
+      });
+      page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+      page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
+
+      const pageInfo = page.locator("#results .page-info").first();
+      const rows = page.locator("#targets-table tbody tr.target");
+      const firstInstance = () =>
+        rows.first().locator(".label", { hasText: "instance=" }).textContent();
+      t0 = performance.now();
+      await page.goto(`${base}/targets`, { waitUntil: "load" });
+      await page.getByText("page 1 of 200").first().waitFor({ timeout: 15_000 });
+      const renderMs = performance.now() - t0;
+      assertEquals(await rows.count(), 50);
+      assertEquals(await firstInstance(), 'instance="t-00000"');
+      assert((await page.locator("#results").textContent())?.includes("10000 matching"));
+
+      // Next page, twice: the pager follows though the clicked button keeps the focus.
+      for (const n of [2, 3]) {
+        await page.locator("#results button[data-page]", { hasText: "next" }).first().click();
+        await page.getByText(`page ${n} of 200`).first().waitFor({ timeout: 15_000 });
+        assertEquals(await pageInfo.textContent(), `page ${n} of 200`);
+        assertEquals(await rows.count(), 50);
+        assertEquals(
+          await firstInstance(),
+          `instance="t-${String((n - 1) * 50).padStart(5, "0")}"`,
+        );
+        assert(page.url().endsWith(`page=${n}`), page.url());
+      }
+      // A live refresh keeps the page.
+      const line = await page.locator("#status-line").textContent();
+      await page.waitForFunction(
+        `document.getElementById("status-line").textContent !== ${JSON.stringify(line)}`,
+        undefined,
+        { timeout: 15_000 },
+      );
+      assertEquals(await pageInfo.textContent(), "page 3 of 200");
+      await page.screenshot({ path: `${OUT}/targets-10000.png`, fullPage: true });
+
+      // The home page: every pool summarised, a bounded number of rows.
+      await page.goto(base + "/", { waitUntil: "load" });
+      assertEquals(await page.locator("tr.target").count(), 100);
+      await page.getByText("all 10000 targets of many").waitFor({ timeout: 5000 });
+      await page.screenshot({ path: `${OUT}/home-10000.png`, fullPage: true });
+      assertEquals(problems, [], "no console errors");
+      // deno-lint-ignore no-console
+      console.log(
+        `10,000 targets: /ui/api/targets answered in ${apiMs.toFixed(0)} ms ` +
+          `(${pageJson.length} bytes); /targets showed its first page ${renderMs.toFixed(0)} ms ` +
+          `after navigation started`,
+      );
     } catch (e) {
       throw new Error(`${(e as Error).message}\n--- ferry ---\n${agent.output().slice(-4000)}`);
     } finally {

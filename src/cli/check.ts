@@ -138,6 +138,7 @@ export async function checkRelabelMain(args: string[]): Promise<number> {
             targetLabels: outcome.labels?.toObject() ?? null,
             scrapeUrl: outcome.scrapeUrl || null,
             error: outcome.error ?? null,
+            ...(outcome.droppedBy ? { droppedBy: outcome.droppedBy } : {}),
           }
           : {}),
       },
@@ -164,8 +165,9 @@ export async function checkRelabelMain(args: string[]): Promise<number> {
   }
   if (outcome) {
     if (outcome.error) lines.push(`result: invalid target: ${outcome.error}`);
-    else if (outcome.labels === null) lines.push("result: dropped");
-    else lines.push(`result: kept ${outcome.labels.toString()}, scraped at ${outcome.scrapeUrl}`);
+    else if (outcome.labels === null) {
+      lines.push(outcome.droppedBy ? `result: dropped (${outcome.droppedBy})` : "result: dropped");
+    } else lines.push(`result: kept ${outcome.labels.toString()}, scraped at ${outcome.scrapeUrl}`);
   } else {
     lines.push(
       last && last.after === null

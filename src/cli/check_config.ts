@@ -1,7 +1,8 @@
 /**
  * `main.ts check config FILE…`: checks configs as `promtool check config`
  * does — exit 0 when every file is valid, 1 when one is not. A TypeScript
- * config is type-checked with `deno check` (errors as file:line:col) and then
+ * config is type-checked with `deno check` (errors as file:line:col; with the
+ * deno.json of its config root, e.g. a config repository's) and then
  * loaded and validated as the agent would; a prometheus.yml is parsed and
  * validated (errors with line numbers). `--json` prints one object per file
  * for CI.
@@ -12,7 +13,7 @@
 import { extname, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, type ConfigIssue, formatIssue } from "../config/errors.ts";
-import { loadConfig } from "../config/load.ts";
+import { configRoot, loadConfig } from "../config/load.ts";
 import { type FlagSpec, parseCommand, print, printErr, usage } from "./flags.ts";
 
 const FLAGS = {
@@ -96,7 +97,10 @@ function fromIssue(i: ConfigIssue, kind: CheckIssue["kind"]): CheckIssue {
 }
 
 /**
- * Runs `deno check` on a config module with the running Deno binary.
+ * Runs `deno check` on a config module with the running Deno binary, with the
+ * `deno.json`/`deno.jsonc` of the module's config root when there is one (see
+ * `configRoot()` in config/load.ts), so a config repository is type-checked
+ * with its own import map ("ferry" → its copy of ferry) and compiler options.
  * Skipped (with a reason) when ferry may not run it.
  */
 export async function typecheck(file: string): Promise<{ errors: CheckIssue[]; skipped?: string }> {
@@ -114,8 +118,11 @@ export async function typecheck(file: string): Promise<{ errors: CheckIssue[]; s
     };
   }
   const abs = resolvePath(file);
+  // A config repository's own deno.json (its "ferry" mapping, compiler options); without one,
+  // Deno finds a deno.json from the working directory as usual.
+  const { marker } = configRoot(abs);
   const res = await new Deno.Command(deno, {
-    args: ["check", "--quiet", abs],
+    args: ["check", "--quiet", ...(marker !== undefined ? ["--config", marker] : []), abs],
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",

@@ -4,6 +4,9 @@
  * target, its discovered labels and either its labels after target
  * relabeling and scrape URL, or why it was dropped.
  *
+ * Targets of other shards (see `cli/shard.ts`) are listed as dropped, with
+ * the shard they belong to.
+ *
  * With `--json` it prints
  * what Prometheus' `/api/v1/targets` would put in `data` (`activeTargets`,
  * `droppedTargets`, `droppedTargetCounts`), built by the agent's own API
@@ -27,6 +30,7 @@ import { VERSION } from "../version.ts";
 import { createHandler } from "../web/api.ts";
 import type { AgentStatusProvider, DroppedTargetStatus, TargetStatus } from "../web/status.ts";
 import { type FlagSpec, parseFlags, print, printErr, usage, UsageError } from "./flags.ts";
+import { applyShardOptions, SHARD_FLAGS, shardSummary } from "./shard.ts";
 
 const TARGETS_FLAGS = {
   "job": { help: "Check only this job.", default: "", placeholder: "NAME" },
@@ -41,13 +45,16 @@ const TARGETS_FLAGS = {
     default: "",
     placeholder: "LEVEL",
   },
+  ...SHARD_FLAGS,
   "help": { help: "Show this help.", default: false },
 } satisfies Record<string, FlagSpec>;
 
 const TARGETS_HELP = usage(
   "main.ts check targets CONFIG [--job NAME] [--json]",
   "Runs service discovery once and shows each target's discovered labels, its labels after\n" +
-    "relabeling, or why it was dropped. Exits 1 if a source failed.",
+    "relabeling, or why it was dropped. Exits 1 if a source failed. With sharding (the config's\n" +
+    "shard, --shard.index/--shard.total or FERRY_SHARD_INDEX/FERRY_SHARD_TOTAL), targets of\n" +
+    "other shards are shown as dropped.",
   TARGETS_FLAGS,
 );
 
@@ -92,7 +99,10 @@ export async function checkTargets(
           dropped.push({
             scrapePool: cfg.jobName,
             discoveredLabels: r.discoveredLabels.toObject(),
-            reason: r.error ?? "dropped by relabeling",
+            reason: r.error ??
+              (r.droppedBy !== undefined && cfg.shard !== undefined
+                ? `belongs to ${r.droppedBy} (this agent is shard ${cfg.shard.index})`
+                : "dropped by relabeling"),
           });
           continue;
         }
@@ -204,6 +214,12 @@ export async function checkTargetsMain(args: string[]): Promise<number> {
     printErr(`error loading config ${rest[0]}:\n${(e as Error).message}`);
     return 1;
   }
+  try {
+    config = applyShardOptions(config, flags);
+  } catch (e) {
+    printErr(`error: ${(e as Error).message}`);
+    return 2;
+  }
   let jobs = config.scrapeConfigs;
   if (flags.job !== "") {
     jobs = jobs.filter((j) => j.jobName === flags.job);
@@ -224,7 +240,8 @@ export async function checkTargetsMain(args: string[]): Promise<number> {
     print(JSON.stringify(await targetsApiData(results), null, 2));
     for (const e of errors) printErr(`error: ${e}`);
   } else {
-    print(results.map(formatJob).join("\n\n"));
+    const head = config.shard === null ? "" : `${shardSummary(config)}\n\n`;
+    print(head + results.map(formatJob).join("\n\n"));
   }
   return errors.length > 0 ? 1 : 0;
 }

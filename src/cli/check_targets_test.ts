@@ -169,3 +169,97 @@ Deno.test("checkTargets runs dns_sd once and renders through the API handler", a
     await dns.close();
   }
 });
+
+/** `check targets` with the sharding variables readable and set to `env`. */
+async function cliEnv(args: string[], env: Record<string, string>) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-net=127.0.0.1",
+      "--allow-env=FERRY_SHARD_INDEX,FERRY_SHARD_TOTAL,FERRY_REPLICA",
+      MAIN,
+      "check",
+      "targets",
+      ...args,
+    ],
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("check targets: targets of other shards are dropped with their shard (flags > env)", async () => {
+  const f = await fixture();
+  try {
+    // hashmod(address, 3): 10.0.0.1 → 2, 10.0.0.2 → 0, 10.0.0.3 → 2.
+    const r = await cli([f.config, "--job", "node", "--shard.index=0", "--shard.total=3"]);
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(r.stdout, "scraping shard 0 of 3\n");
+    assertStringIncludes(r.stdout, 'job "node": 1 active, 2 dropped');
+    assertStringIncludes(r.stdout, "  http://10.0.0.2:9100/metrics\n");
+    assertStringIncludes(
+      r.stdout,
+      "  10.0.0.1:9100 dropped: belongs to shard 2 of 3 (this agent is shard 0)\n",
+    );
+    // Sharding comes before relabeling.
+    assertStringIncludes(
+      r.stdout,
+      "  10.0.0.3:9100 dropped: belongs to shard 2 of 3 (this agent is shard 0)\n",
+    );
+
+    // From the environment, the index as a StatefulSet pod name.
+    const env = { FERRY_SHARD_INDEX: "ferry-2", FERRY_SHARD_TOTAL: "3" };
+    const e = await cliEnv([f.config, "--job", "node"], env);
+    assertEquals(e.code, 0, e.stderr);
+    assertStringIncludes(e.stdout, "scraping shard 2 of 3\n");
+    assertStringIncludes(e.stdout, "  http://10.0.0.1:9100/metrics\n");
+    assertStringIncludes(
+      e.stdout,
+      "  10.0.0.2:9100 dropped: belongs to shard 0 of 3 (this agent is shard 2)\n",
+    );
+    assertStringIncludes(e.stdout, "  10.0.0.3:9100 dropped: dropped by relabeling\n");
+
+    // The flag wins over the variable.
+    const both = await cliEnv([f.config, "--job", "node", "--shard.index=0"], env);
+    assertStringIncludes(both.stdout, "scraping shard 0 of 3\n");
+
+    // Without --allow-env the variables are unset (and nothing prompts): every target.
+    const noEnv = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", MAIN, "check", "targets", f.config, "--job", "node"],
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const noEnvOut = new TextDecoder().decode(noEnv.stdout);
+    assertEquals(noEnv.code, 0, new TextDecoder().decode(noEnv.stderr));
+    assertStringIncludes(noEnvOut, 'job "node": 2 active, 1 dropped');
+
+    // --json lists other shards' targets among droppedTargets.
+    const j = await cli([
+      f.config,
+      "--job",
+      "node",
+      "--json",
+      "--shard.index=0",
+      "--shard.total=3",
+    ]);
+    const data = JSON.parse(j.stdout);
+    assertEquals(data.droppedTargetCounts, { node: 2 });
+
+    const bad = await cli([f.config, "--shard.index=3", "--shard.total=3"]);
+    assertEquals(bad.code, 2);
+    assertStringIncludes(
+      bad.stderr,
+      "error: --shard.index: shard 3 must be less than the shard count 3 (--shard.total)",
+    );
+  } finally {
+    await f.cleanup();
+  }
+});

@@ -160,7 +160,7 @@ Deno.test({
       ]);
       assertEquals(p.code, 0, p.stderr);
       const flags = p.stdout.split("\n")[0].split(" ");
-      assertEquals(flags.length, 3, p.stdout);
+      assertEquals(flags.length, 4, p.stdout);
       assertStringIncludes(
         flags[0],
         `127.0.0.1:${server.addr.port}`,

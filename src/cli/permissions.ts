@@ -1,8 +1,10 @@
 /**
  * `main.ts permissions CONFIG`: the narrowest Deno permissions the agent
  * needs for a config — `--allow-net` for the targets, SD and remote-write
- * hosts and the listen address, `--allow-read` for the config, the files it
- * names and the storage directory, `--allow-write` for the storage directory —
+ * hosts and the listen address, `--allow-read` for the config, its config
+ * root (what a TS config may import: see `configRoot()` in config/load.ts),
+ * the files it names and the storage directory, `--allow-write` for the
+ * storage directory —
  * as flags and as a deno.json permission set.
  *
  * @module
@@ -11,7 +13,10 @@
 import { dirname, resolve as resolvePath } from "node:path";
 import { loadConfig, sandboxReadPaths } from "../config/load.ts";
 import type { ResolvedConfig, ResolvedHttpClient, ResolvedScrapeConfig } from "../config/types.ts";
+import { webConfigFiles } from "../web/webconfig.ts";
 import { checkTargets } from "./check_targets.ts";
+import { SHARD_ENV_VARS } from "./shard.ts";
+import { parseListenAddress } from "../web/server.ts";
 import { type FlagSpec, parseCommand, print, printErr, usage } from "./flags.ts";
 
 const FLAGS = {
@@ -24,6 +29,11 @@ const FLAGS = {
     help: "The listen address the agent will use (as for run); empty: none.",
     default: "127.0.0.1:9095",
     placeholder: "HOST:PORT",
+  },
+  "web.config.file": {
+    help: "The web config file the agent will use (as for run); empty: none.",
+    default: "",
+    placeholder: "FILE",
   },
   json: { help: "Print the permissions as JSON.", default: false },
   help: { help: "Show this help.", default: false },
@@ -43,52 +53,106 @@ export interface Permissions {
   net: string[];
   read: string[];
   write: string[];
-  /** Environment variables read (sigv4 credentials and region not given in the config). */
+  /**
+   * Environment variables read: always the sharding ones (`FERRY_SHARD_INDEX`,
+   * `FERRY_SHARD_TOTAL`, `FERRY_REPLICA`), and sigv4 credentials and region
+   * not given in the config.
+   */
   env: string[];
   /** What could not be narrowed (dynamic targets). */
   notes: string[];
+  /**
+   * Why each grant is needed, keyed `net:HOST:PORT`, `read:PATH`, `write:PATH`
+   * or `env:NAME` (every reason found, joined by "; "), e.g. "target of job node".
+   */
+  reasons?: Record<string, string>;
+}
+
+/** Options of {@link computePermissions}. */
+export interface PermissionOptions {
+  /**
+   * The config file (read, with what its sandbox may read). Omitted for a
+   * config baked into a binary, which reads no config file.
+   */
+  configFile?: string;
+  storagePath: string;
+  listenAddress: string;
+  /**
+   * Keep relative paths (storage path, files the config names) as given
+   * instead of resolving them against the working directory: for
+   * permissions embedded into a binary, resolved where it runs.
+   */
+  relative?: boolean;
+  /** `--web.config.file`: read, with the TLS files it names. */
+  webConfigFile?: string;
 }
 
 /** Computes the permissions for a loaded config. */
 export async function computePermissions(
   config: ResolvedConfig,
-  opts: { configFile: string; storagePath: string; listenAddress: string },
+  opts: PermissionOptions,
 ): Promise<Permissions> {
   const net = new Set<string>(), read = new Set<string>(), write = new Set<string>();
   const env = new Set<string>();
   const notes: string[] = [];
-  const configFile = resolvePath(opts.configFile);
-  read.add(configFile);
-  for (const p of sandboxReadPaths(configFile)) read.add(p);
-  const storage = resolvePath(opts.storagePath);
-  read.add(storage);
-  write.add(storage);
-  if (opts.listenAddress !== "") net.add(opts.listenAddress);
+  const reasons: Record<string, string> = {};
+  const grant = (kind: "net" | "read" | "write" | "env", value: string, why: string) => {
+    ({ net, read, write, env })[kind].add(value);
+    const key = `${kind}:${value}`, had = reasons[key];
+    if (had === undefined) reasons[key] = why;
+    else if (!had.split("; ").includes(why)) reasons[key] = `${had}; ${why}`;
+  };
+  const path = (p: string) => opts.relative ? p : resolvePath(p);
+  // Read only where granted (never prompting); without the permission they count as unset.
+  for (const v of SHARD_ENV_VARS) grant("env", v, "sharding and HA replica options");
+  if (opts.configFile !== undefined) {
+    const configFile = resolvePath(opts.configFile);
+    grant("read", configFile, "the config file");
+    for (const p of sandboxReadPaths(configFile)) {
+      grant("read", p, "what the config module may import");
+    }
+  }
+  if (opts.webConfigFile) {
+    const [self, ...tls] = await webConfigFiles(opts.webConfigFile);
+    grant("read", self, "the web config file, --web.config.file");
+    for (const f of tls) grant("read", f, "TLS file of --web.config.file");
+  }
+  const storage = path(opts.storagePath);
+  grant("read", storage, "the storage directory, --storage.agent.path");
+  grant("write", storage, "the storage directory, --storage.agent.path");
+  if (opts.listenAddress !== "") {
+    grant("net", listenHost(opts.listenAddress), "the web listen address, --web.listen-address");
+  }
 
-  const clientFiles = (c: ResolvedHttpClient & { tlsConfig?: object }) => {
-    if (c.basicAuth?.passwordFile) read.add(resolvePath(c.basicAuth.passwordFile));
-    if (c.authorization?.credentialsFile) read.add(resolvePath(c.authorization.credentialsFile));
+  const clientFiles = (c: ResolvedHttpClient & { tlsConfig?: object }, of: string) => {
+    if (c.basicAuth?.passwordFile) {
+      grant("read", path(c.basicAuth.passwordFile), `password file of ${of}`);
+    }
+    if (c.authorization?.credentialsFile) {
+      grant("read", path(c.authorization.credentialsFile), `credentials file of ${of}`);
+    }
     const tls = (c.tlsConfig ?? {}) as Record<string, unknown>;
     for (const k of ["caFile", "certFile", "keyFile"]) {
       const f = tls[k];
-      if (typeof f === "string" && f !== "") read.add(resolvePath(f));
+      if (typeof f === "string" && f !== "") grant("read", path(f), `TLS ${k} of ${of}`);
     }
     const proxy = (c as { proxyUrl?: string }).proxyUrl;
-    if (proxy) net.add(urlHost(proxy));
+    if (proxy) grant("net", urlHost(proxy), `proxy of ${of}`);
   };
 
   const offline: ResolvedScrapeConfig[] = [];
   for (const job of config.scrapeConfigs) {
-    clientFiles(job);
+    const of = `job ${job.jobName}`;
+    clientFiles(job, of);
     for (const sd of job.fileSdConfigs) {
       // The files may be globs and are watched: their directories.
-      for (const f of sd.files) read.add(dirname(resolvePath(f)));
+      for (const f of sd.files) grant("read", dirname(path(f)), `file_sd files of ${of}`);
     }
     for (const sd of job.httpSdConfigs) {
-      net.add(urlHost(sd.url));
-      clientFiles(sd);
+      grant("net", urlHost(sd.url), `http_sd of ${of}`);
+      clientFiles(sd, `the http_sd of ${of}`);
       for (const h of Object.values(sd.httpHeaders)) {
-        for (const f of h.files) read.add(resolvePath(f));
+        for (const f of h.files) grant("read", path(f), `http_sd header file of ${of}`);
       }
       notes.push(
         `job ${job.jobName}: targets from http_sd ${sd.url} are not known in advance; add them to --allow-net`,
@@ -99,30 +163,37 @@ export async function computePermissions(
         `job ${job.jobName}: dns_sd needs name resolution and its resolved targets are not known in advance; add them to --allow-net`,
       );
     }
-    offline.push({ ...job, httpSdConfigs: [], dnsSdConfigs: [] });
+    // Every shard's targets: --shard.* and FERRY_SHARD_* may pick another shard at run time.
+    const { shard: _shard, ...unsharded } = job;
+    offline.push({ ...unsharded, httpSdConfigs: [], dnsSdConfigs: [] });
   }
   const checked = await checkTargets(offline);
   for (const job of checked) {
-    for (const t of job.active) net.add(urlHost(t.scrapeUrl));
+    for (const t of job.active) {
+      grant("net", urlHost(t.scrapeUrl), `target of job ${job.config.jobName}`);
+    }
     for (const e of job.errors) notes.push(`job ${job.config.jobName}: ${e}`);
   }
   for (const rw of config.remoteWrite) {
-    net.add(urlHost(rw.url));
-    clientFiles(rw);
+    const of = `remote write ${rw.name || rw.url}`;
+    grant("net", urlHost(rw.url), of);
+    clientFiles(rw, of);
     if (rw.oauth2) {
-      net.add(urlHost(rw.oauth2.tokenUrl));
-      if (rw.oauth2.clientSecretFile) read.add(resolvePath(rw.oauth2.clientSecretFile));
-      clientFiles({ followRedirects: true, ...rw.oauth2 });
+      grant("net", urlHost(rw.oauth2.tokenUrl), `oauth2 token endpoint of ${of}`);
+      if (rw.oauth2.clientSecretFile) {
+        grant("read", path(rw.oauth2.clientSecretFile), `oauth2 client secret of ${of}`);
+      }
+      clientFiles({ followRedirects: true, ...rw.oauth2 }, `the oauth2 token endpoint of ${of}`);
     }
     if (rw.sigv4) {
       if (rw.sigv4.accessKey === "") {
         for (const v of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]) {
-          env.add(v);
+          grant("env", v, `sigv4 credentials of ${of}`);
         }
       }
       if (rw.sigv4.region === "") {
-        env.add("AWS_REGION");
-        env.add("AWS_DEFAULT_REGION");
+        grant("env", "AWS_REGION", `sigv4 region of ${of}`);
+        grant("env", "AWS_DEFAULT_REGION", `sigv4 region of ${of}`);
       }
     }
   }
@@ -132,7 +203,18 @@ export async function computePermissions(
     write: minimise([...write]),
     env: [...env].sort(),
     notes,
+    reasons,
   };
+}
+
+/** The net permission of a listen address: `:9095` listens on 0.0.0.0:9095. */
+function listenHost(addr: string): string {
+  try {
+    const { hostname, port } = parseListenAddress(addr);
+    return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+  } catch {
+    return addr;
+  }
 }
 
 /** `host:port` of a URL, with the scheme's default port. */
@@ -176,6 +258,7 @@ export async function permissionsMain(args: string[]): Promise<number> {
       configFile: rest[0],
       storagePath: flags["storage.agent.path"],
       listenAddress: flags["web.listen-address"],
+      webConfigFile: flags["web.config.file"] || undefined,
     });
   } catch (e) {
     printErr(`error: ${(e as Error).message}`);

@@ -5,13 +5,17 @@
  */
 
 import { Agent, type AgentOptions } from "../agent.ts";
-import { loadConfig } from "../config/load.ts";
+import { loadConfig, type LoadedConfig } from "../config/load.ts";
 import { parseBytes } from "../model/bytes.ts";
 import { parseDuration } from "../model/duration.ts";
 import { type LogFormat, setupLogging } from "../util/log.ts";
 import { log } from "../util/log.ts";
 import { fileHash, Reloader } from "../reload.ts";
+import { loadBaked, type RunOptions, withDefaults } from "./baked.ts";
+import { preflightOk } from "./preflight.ts";
+import { loadWebConfig } from "../web/webconfig.ts";
 import { type FlagSpec, parseFlags, printErr, usage, UsageError } from "./flags.ts";
+import { applyShardOptions, readFerryEnv, SHARD_FLAGS, shardSummary } from "./shard.ts";
 
 const FLAGS = {
   "config.file": {
@@ -67,6 +71,12 @@ const FLAGS = {
     default: "127.0.0.1:9095",
     placeholder: "HOST:PORT",
   },
+  "web.config.file": {
+    help:
+      "Web config (exporter-toolkit format): TLS (tls_server_config) and basic auth (basic_auth_users, bcrypt) for every web path; re-read when it changes.",
+    default: "",
+    placeholder: "FILE",
+  },
   "web.enable-lifecycle": {
     help: "Enable shutdown and reload via HTTP request (POST /-/quit, POST /-/reload).",
     default: false,
@@ -78,6 +88,7 @@ const FLAGS = {
   },
   "log.level": { help: "debug, info, warn or error.", default: "info", placeholder: "LEVEL" },
   "log.format": { help: "logfmt or json.", default: "logfmt", placeholder: "FORMAT" },
+  ...SHARD_FLAGS,
   "help": { help: "Show this help.", default: false },
 } satisfies Record<string, FlagSpec>;
 
@@ -88,10 +99,10 @@ const HELP = usage(
 );
 
 /** Runs the agent until SIGINT/SIGTERM; returns the exit code. */
-export async function runMain(args: string[]): Promise<number> {
+export async function runMain(args: string[], opts: RunOptions = {}): Promise<number> {
   let parsed;
   try {
-    parsed = parseFlags(args, FLAGS);
+    parsed = parseFlags(args, withDefaults(FLAGS, opts.defaults));
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     printErr(`error: ${e.message}\n\n${HELP}`);
@@ -102,7 +113,11 @@ export async function runMain(args: string[]): Promise<number> {
     printErr(HELP);
     return 0;
   }
-  const file = flags["config.file"] || rest[0];
+  const file = opts.baked?.name ?? (flags["config.file"] || rest[0]);
+  if (opts.baked !== undefined && (flags["config.file"] !== "" || rest.length > 0)) {
+    printErr(`error: this binary runs its built-in config ${file}; give no config file\n\n${HELP}`);
+    return 2;
+  }
   if (!file || rest.length > (flags["config.file"] ? 0 : 1)) {
     printErr(`error: give exactly one config file\n\n${HELP}`);
     return 2;
@@ -128,8 +143,8 @@ export async function runMain(args: string[]): Promise<number> {
 
   let loaded, initialHash: string | undefined;
   try {
-    initialHash = await fileHash(file).catch(() => undefined);
-    loaded = await loadConfig(file);
+    initialHash = opts.baked ? undefined : await fileHash(file).catch(() => undefined);
+    loaded = opts.baked ? loadBaked(opts.baked) : await loadConfig(file);
   } catch (e) {
     logger.error("cannot load config {file}: {err}", { file, err: (e as Error).message });
     printErr(`error loading config ${file}:\n${(e as Error).message}`);
@@ -138,6 +153,45 @@ export async function runMain(args: string[]): Promise<number> {
 
   for (const w of loaded.warnings) {
     logger.warn("config {file}: {path}: {message}", { file, path: w.path, message: w.message });
+  }
+
+  // Sharding and the HA replica label: flags, else FERRY_* variables, else the config.
+  const shardEnv = readFerryEnv();
+  const shardOptions = (config: LoadedConfig["config"]) =>
+    applyShardOptions(config, flags, shardEnv, (note) => logger.warn(note));
+  try {
+    loaded = { ...loaded, config: shardOptions(loaded.config) };
+  } catch (e) {
+    printErr(`error: ${(e as Error).message}`);
+    return 2;
+  }
+  const shard = loaded.config.shard;
+  if (shard !== null) {
+    logger.info(shardSummary(loaded.config), { shardIndex: shard.index, shardTotal: shard.total });
+  }
+
+  // Least privilege: every permission the config needs, checked before anything starts.
+  const granted = await preflightOk(loaded.config, {
+    configFile: opts.baked ? undefined : file,
+    storagePath: flags["storage.agent.path"],
+    listenAddress: flags["web.listen-address"],
+    webConfigFile: flags["web.config.file"] || undefined,
+  });
+  if (!granted) return 1;
+
+  let web: AgentOptions["web"];
+  if (flags["web.config.file"] !== "") {
+    const webFile = flags["web.config.file"];
+    try {
+      web = { config: await loadWebConfig(webFile), file: webFile };
+    } catch (e) {
+      logger.error("cannot load web config {file}: {err}", {
+        file: webFile,
+        err: (e as Error).message,
+      });
+      printErr(`error loading web config ${webFile}:\n${(e as Error).message}`);
+      return 1;
+    }
   }
 
   const { promise: stopped, resolve } = Promise.withResolvers<void>();
@@ -179,6 +233,8 @@ export async function runMain(args: string[]): Promise<number> {
       drainDeadlineMs: flushDeadlineMs,
       wal,
       flags: flagValues,
+      web,
+      build: { revision: opts.build?.commit ?? "" },
       reloadState: () =>
         reloading.reloader?.state() ?? { success: true, lastConfigTime: Date.now() },
       lifecycle: flags["web.enable-lifecycle"]
@@ -195,11 +251,20 @@ export async function runMain(args: string[]): Promise<number> {
     logger.error("cannot start agent: {err}", { err: (e as Error).message });
     return 1;
   }
-  const reloader = new Reloader({ file, registry: agent.registry });
+  const reloader = new Reloader({
+    file,
+    registry: agent.registry,
+    load: async (f) => {
+      const l = opts.baked ? loadBaked(opts.baked) : await loadConfig(f);
+      return { ...l, config: shardOptions(l.config) };
+    },
+  });
   reloading.reloader = reloader;
   reloader.attach(agent, initialHash);
   const pollAbort = new AbortController();
-  const polling = autoReloadMs > 0 ? reloader.poll(autoReloadMs, pollAbort.signal) : null;
+  const polling = autoReloadMs > 0 && !opts.baked
+    ? reloader.poll(autoReloadMs, pollAbort.signal)
+    : null;
 
   const handlers: [Deno.Signal, () => void][] = [];
   for (const s of ["SIGINT", "SIGTERM"] as const) {

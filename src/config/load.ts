@@ -3,18 +3,26 @@
  *
  * - `.yml`, `.yaml`, `.json`: parsed as prometheus.yml (see `prometheus.ts`).
  * - `.ts`, `.mts`, `.js`, `.mjs`: imported inside a Worker (`worker.ts`) whose
- *   permissions are: read the config's own directory, ferry's `mod.ts` and
- *   `src/` (so `import { defineConfig } from "../mod.ts"` works), and nothing
- *   else — no network, env, write, run, ffi, sys or remote imports. The
- *   module's `default` export (or named `config`) comes back as plain data
- *   and goes through `resolveConfig()`.
+ *   permissions are: read the config's *config root* (`configRoot()`: the
+ *   nearest directory at or above the config holding a `deno.json` or
+ *   `deno.jsonc`, e.g. a config repository's root so `sites/berlin.config.ts`
+ *   may import `../lib/jobs.ts`; else the config's own directory), ferry's
+ *   `mod.ts` and `src/` (so `import { defineConfig } from "ferry"` or
+ *   `"../mod.ts"` works), and nothing else — no network, env, write, run, ffi,
+ *   sys or remote imports. Under `deno run`, bare specifiers such as
+ *   `"ferry"` resolve through the import map of the running ferry (its own
+ *   deno.json maps `"ferry"` to its `mod.ts`), not the config repository's
+ *   (a compiled binary: see `load_deno.ts`). The module's `default` export
+ *   (or named `config`) comes back as plain data and goes through
+ *   `resolveConfig()`.
  *
  * Requirements: setting a Worker's permissions is an unstable Deno API, so the
  * process must run with `--unstable-worker-options` or have
  * `"unstable": ["worker-options"]` in deno.json; without it Deno exits the
  * whole process (code 70) when the Worker is created, which cannot be caught.
  * The process itself needs read access to the config's directory (a Worker
- * can only be given what its parent has) and to `worker.ts`.
+ * can only be given what its parent has) and to `worker.ts`; the config root
+ * is only searched as far up as the process may read.
  *
  * Deno 2.9.6 cannot stop a Worker that is stuck in a synchronous loop
  * (`terminate()` does not interrupt it), so a config module that never
@@ -25,13 +33,22 @@
  * @module
  */
 
-import { dirname, extname, isAbsolute, relative, resolve as resolvePath, sep } from "node:path";
+import {
+  basename,
+  dirname,
+  extname,
+  isAbsolute,
+  relative,
+  resolve as resolvePath,
+  sep,
+} from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
 import { loadYamlConfig } from "./prometheus.ts";
 import { resolveConfig } from "./resolve.ts";
 import type { ResolvedConfig } from "./types.ts";
 import type { WorkerReply, WorkerRequest } from "./worker.ts";
+import { importWithDeno } from "./load_deno.ts";
 
 /** What {@link loadConfig} returns. */
 export interface LoadedConfig {
@@ -124,9 +141,65 @@ function readable(path: string): boolean {
   }
 }
 
-/** The read grants of the config Worker. */
+/** Files whose directory is a config root (see {@link configRoot}). */
+const ROOT_MARKERS = ["deno.json", "deno.jsonc"];
+/** How many directories {@link configRoot} looks at, at most (the config's own included). */
+const MAX_ROOT_SEARCH = 64;
+
+/** The directory a config module's sandbox may read, and why. */
+export interface ConfigRoot {
+  /** Absolute path of the directory the sandbox may read. */
+  dir: string;
+  /**
+   * The `deno.json`/`deno.jsonc` that makes `dir` the root. Absent when none was
+   * found: `dir` is then the config's own directory.
+   */
+  marker?: string;
+}
+
+/**
+ * The config root of a config file: the nearest directory at or above it that
+ * holds a `deno.json` or `deno.jsonc` (a config repository's root, so
+ * `sites/berlin.config.ts` may import `../lib/jobs.ts`), else the file's own
+ * directory. The search stops at the filesystem root, after
+ * {@link MAX_ROOT_SEARCH} directories, and at the first directory ferry may
+ * not read (the sandbox can only be given what ferry has; nothing ever
+ * prompts).
+ *
+ * @param configFile The config file (relative to the working directory or absolute).
+ * @returns The root directory, and the marker file when one was found.
+ */
+export function configRoot(configFile: string): ConfigRoot {
+  const own = dirname(resolvePath(configFile));
+  let dir = own;
+  for (let i = 0; i < MAX_ROOT_SEARCH && readable(dir); i++) {
+    for (const name of ROOT_MARKERS) {
+      const marker = resolvePath(dir, name);
+      if (isFile(marker)) return { dir, marker };
+    }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return { dir: own };
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The read grants of the config Worker: the config root (see
+ * {@link configRoot}), plus ferry's `mod.ts` and `src/` when they are outside it
+ * and ferry may read them (so `import … from "ferry"` resolves for a config
+ * anywhere).
+ */
 export function sandboxReadPaths(configFile: string): string[] {
-  const out = [dirname(configFile)];
+  const out = [configRoot(configFile).dir];
   if (FERRY_ROOT.protocol === "file:") {
     const root = fileURLToPath(FERRY_ROOT);
     for (const p of [resolvePath(root, "mod.ts"), resolvePath(root, "src")]) {
@@ -167,6 +240,12 @@ async function importConfigModule(abs: string, display: string, timeoutMs: numbe
     );
   }
   const read = sandboxReadPaths(abs);
+  if (Deno.build.standalone) {
+    // A compiled binary cannot import modules from disk: a deno subprocess does (load_deno.ts).
+    const reply = await importWithDeno(abs, display, { read, timeoutMs });
+    if (reply.ok) return reply.value;
+    throw fail(display, explainFailure(reply, configRoot(abs)));
+  }
   const options: SandboxOptions = {
     type: "module",
     name: `ferry config ${display}`,
@@ -203,7 +282,7 @@ async function importConfigModule(abs: string, display: string, timeoutMs: numbe
     const reply = e.data;
     if (typeof reply !== "object" || reply === null || reply.id !== id) return;
     if (reply.ok) resolve(reply.value);
-    else reject(fail(display, explainFailure(reply, configDir)));
+    else reject(fail(display, explainFailure(reply, configRoot(abs))));
   };
   worker.onerror = (e: ErrorEvent) => {
     e.preventDefault();
@@ -211,7 +290,7 @@ async function importConfigModule(abs: string, display: string, timeoutMs: numbe
       display,
       explainFailure(
         { id, ok: false, stage: "import", name: "Error", message: e.message },
-        configDir,
+        configRoot(abs),
       ),
     ));
   };
@@ -235,10 +314,14 @@ const ANSI_RE = /\x1b\[[0-9;]*m/g;
 /**
  * Turns what the Worker reported into one sentence: permission denials name
  * the permission and what the sandbox allows.
+ *
+ * @param reply The Worker's failure.
+ * @param root The config root the sandbox had (see {@link configRoot}); a
+ *   string is a config's own directory, no `deno.json` found.
  */
 export function explainFailure(
   reply: Extract<WorkerReply, { ok: false }>,
-  configDir: string,
+  root: ConfigRoot | string,
 ): string {
   // Drop colour codes and the stack Deno appends to module-loading errors.
   const message = reply.message.replace(ANSI_RE, "").split(/\n\s+at /)[0].trim();
@@ -246,8 +329,7 @@ export function explainFailure(
   if (m) {
     const [, perm, target] = m;
     if (perm === "read") {
-      return `requires read access to ${target}; config modules can read only their own ` +
-        `directory (${configDir}) and ferry's mod.ts`;
+      return `requires read access to ${target}; ${describeRoot(root)}`;
     }
     if (perm === "import") {
       return `requires import access to ${target}; config modules cannot import remote modules`;
@@ -264,4 +346,18 @@ export function explainFailure(
         message.startsWith(reply.name) ? message : `${reply.name}: ${message}`
       }`;
   }
+}
+
+/** What a config module may read, in words (the end of a read denial). */
+function describeRoot(root: ConfigRoot | string): string {
+  const { dir, marker } = typeof root === "string" ? { dir: root, marker: undefined } : root;
+  const ferry = "and ferry's mod.ts and src/";
+  if (marker !== undefined) {
+    return `config modules can read only their config root (${dir}, where ${
+      basename(marker)
+    } is) ${ferry}`;
+  }
+  return `config modules can read only their config root (${dir}: no deno.json or ` +
+    `deno.jsonc above the config, so its own directory) ${ferry}; put a deno.json at the ` +
+    "root of a config repository to let its configs import modules from anywhere in it";
 }

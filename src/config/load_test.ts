@@ -12,7 +12,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../testing/assert.ts";
 import { ConfigError } from "./errors.ts";
-import { explainFailure, loadConfig, sandboxReadPaths } from "./load.ts";
+import { configRoot, explainFailure, loadConfig, sandboxReadPaths } from "./load.ts";
 import type { ResolvedConfig } from "./types.ts";
 
 const CONFIG_DIR = dirname(fileURLToPath(import.meta.url));
@@ -56,6 +56,12 @@ function errorOf(r: Result | undefined): string {
 }
 
 const SANDBOX_NOTE = "config modules run without network, env, write or run permissions";
+
+/** The end of a read denial for a config without a deno.json above it. */
+const noRootNote = (dir: string) =>
+  `config modules can read only their config root (${dir}: no deno.json or deno.jsonc above ` +
+  "the config, so its own directory) and ferry's mod.ts and src/; put a deno.json at the root " +
+  "of a config repository to let its configs import modules from anywhere in it";
 
 /** Config modules that try more than the sandbox allows, and other broken ones. */
 const MODULES: Record<string, string> = {
@@ -138,7 +144,7 @@ Deno.test({
         assertEquals(
           err("read-outside.config.ts"),
           `config cfg/read-outside.config.ts: requires read access to "${tmp}/secret.txt"; ` +
-            `config modules can read only their own directory (${tmp}/cfg) and ferry's mod.ts`,
+            `${noRootNote(`${tmp}/cfg`)}`,
         );
       });
       await t.step("reading inside its directory is allowed", () => {
@@ -351,13 +357,139 @@ Deno.test("loadConfig() reads prometheus.yml in-process", async (t) => {
   }
 });
 
-Deno.test("sandboxReadPaths() grants the config's directory and ferry's mod.ts and src/", () => {
+Deno.test("sandboxReadPaths() grants the config root and ferry's mod.ts and src/", async () => {
   assertEquals(sandboxReadPaths("/somewhere/agent.config.ts"), [
     "/somewhere",
     `${ROOT}/mod.ts`,
     `${ROOT}/src`,
   ]);
   assertEquals(sandboxReadPaths(`${ROOT}/agent.config.ts`), [ROOT], "no duplicates inside");
+  assertEquals(
+    sandboxReadPaths(`${ROOT}/src/config/testdata/equivalent.config.ts`),
+    [ROOT],
+    "inside ferry's checkout, ferry's deno.json makes its root the config root",
+  );
+  const tmp = await Deno.makeTempDir({ prefix: "ferry-root-paths-" });
+  try {
+    await Deno.mkdir(`${tmp}/repo/sites`, { recursive: true });
+    await Deno.writeTextFile(`${tmp}/repo/deno.json`, "{}");
+    assertEquals(sandboxReadPaths(`${tmp}/repo/sites/x.config.ts`), [
+      `${tmp}/repo`,
+      `${ROOT}/mod.ts`,
+      `${ROOT}/src`,
+    ]);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("configRoot() is the nearest directory with a deno.json or deno.jsonc", async (t) => {
+  const tmp = await Deno.makeTempDir({ prefix: "ferry-root-" });
+  try {
+    await Deno.mkdir(`${tmp}/repo/sites/eu/deep`, { recursive: true });
+    await t.step("none: the config's own directory", () => {
+      assertEquals(configRoot(`${tmp}/repo/sites/x.config.ts`), { dir: `${tmp}/repo/sites` });
+    });
+    await t.step("a deno.json above it", async () => {
+      await Deno.writeTextFile(`${tmp}/repo/deno.json`, "{}");
+      assertEquals(configRoot(`${tmp}/repo/sites/eu/deep/x.config.ts`), {
+        dir: `${tmp}/repo`,
+        marker: `${tmp}/repo/deno.json`,
+      });
+    });
+    await t.step("the nearest one wins; deno.jsonc counts", async () => {
+      await Deno.writeTextFile(`${tmp}/repo/sites/deno.jsonc`, "// c\n{}");
+      assertEquals(configRoot(`${tmp}/repo/sites/eu/x.config.ts`), {
+        dir: `${tmp}/repo/sites`,
+        marker: `${tmp}/repo/sites/deno.jsonc`,
+      });
+    });
+    await t.step("in the config's own directory", async () => {
+      await Deno.writeTextFile(`${tmp}/repo/sites/eu/deno.json`, "{}");
+      assertEquals(configRoot(`${tmp}/repo/sites/eu/x.config.ts`).dir, `${tmp}/repo/sites/eu`);
+    });
+    await t.step("a directory named deno.json is not a marker", async () => {
+      await Deno.mkdir(`${tmp}/repo/sites/eu/deep/deno.json`);
+      assertEquals(configRoot(`${tmp}/repo/sites/eu/deep/x.config.ts`).dir, `${tmp}/repo/sites/eu`);
+    });
+    await t.step("relative paths resolve against the working directory", () => {
+      assertEquals(configRoot("config.example.ts").dir, Deno.cwd() === ROOT ? ROOT : Deno.cwd());
+    });
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("loadConfig() lets a config import from its config root", async (t) => {
+  const tmp = await Deno.makeTempDir({ prefix: "ferry-load-root-" });
+  try {
+    await Deno.mkdir(`${tmp}/repo/sites`, { recursive: true });
+    await Deno.mkdir(`${tmp}/repo/lib`);
+    await Deno.writeTextFile(`${tmp}/secret.txt`, "secret\n");
+    await Deno.writeTextFile(
+      `${tmp}/repo/lib/jobs.ts`,
+      'import type { ScrapeConfig } from "ferry";\n' +
+        'export const selfJob = (): ScrapeConfig => ({ jobName: "shared" });\n',
+    );
+    await Deno.writeTextFile(
+      `${tmp}/repo/sites/x.config.ts`,
+      'import { defineConfig } from "ferry";\nimport { selfJob } from "../lib/jobs.ts";\n' +
+        "export default defineConfig({ scrapeConfigs: [selfJob()] });\n",
+    );
+    await Deno.writeTextFile(
+      `${tmp}/repo/sites/outside.config.ts`,
+      'const s = Deno.readTextFileSync(new URL("../../secret.txt", import.meta.url));\n' +
+        "export default { global: { externalLabels: { s } } };\n",
+    );
+    const load = (flags?: string[]) =>
+      harness([{ load: "repo/sites/x.config.ts" }, { load: "repo/sites/outside.config.ts" }], {
+        cwd: tmp,
+        flags,
+      });
+
+    await t.step("without a deno.json, ../lib is outside the sandbox", async () => {
+      const { code, results, stderr } = await load();
+      assertEquals(code, 0, stderr);
+      assertEquals(
+        errorOf(results[0]),
+        `config repo/sites/x.config.ts: requires read access to "${tmp}/repo/lib/jobs.ts"; ` +
+          noRootNote(`${tmp}/repo/sites`),
+      );
+    });
+    await Deno.writeTextFile(`${tmp}/repo/deno.json`, '{ "imports": {} }\n');
+    const rootNote = `config modules can read only their config root (${tmp}/repo, where ` +
+      "deno.json is) and ferry's mod.ts and src/";
+    await t.step("with repo/deno.json, a site config imports ../lib/jobs.ts", async (t) => {
+      const { code, results, stderr } = await load();
+      assertEquals(code, 0, stderr);
+      assert(results[0]?.ok, JSON.stringify(results[0]));
+      assertEquals(results[0].config.scrapeConfigs.map((s) => s.jobName), ["shared"]);
+      await t.step("reading outside the config root is still denied", () => {
+        assertEquals(
+          errorOf(results[1]),
+          `config repo/sites/outside.config.ts: requires read access to "${tmp}/secret.txt"; ` +
+            rootNote,
+        );
+      });
+    });
+    await t.step("the root is searched only as far as ferry may read", async () => {
+      const { code, results, stderr } = await load([
+        "--unstable-worker-options",
+        `--allow-read=${ROOT},${tmp}/repo/sites`,
+        "--no-prompt",
+        "--config",
+        DENO_JSON,
+      ]);
+      assertEquals(code, 0, stderr);
+      assertEquals(
+        errorOf(results[0]),
+        `config repo/sites/x.config.ts: requires read access to "${tmp}/repo/lib/jobs.ts"; ` +
+          noRootNote(`${tmp}/repo/sites`),
+      );
+    });
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
 });
 
 Deno.test("explainFailure() names the permission a config module lacked", () => {
@@ -376,7 +508,21 @@ Deno.test("explainFailure() names the permission a config module lacked", () => 
       "import",
       "TypeError",
     ),
-    'requires read access to "/x/mod.ts"; config modules can read only their own directory (/cfg) and ferry\'s mod.ts',
+    `requires read access to "/x/mod.ts"; ${noRootNote("/cfg")}`,
+  );
+  assertEquals(
+    explainFailure(
+      {
+        id: "",
+        ok: false,
+        stage: "import",
+        name: "NotCapable",
+        message: 'Requires read access to "/etc/passwd", run again with the --allow-read flag',
+      },
+      { dir: "/repo", marker: "/repo/deno.jsonc" },
+    ),
+    'requires read access to "/etc/passwd"; config modules can read only their config root ' +
+      "(/repo, where deno.jsonc is) and ferry's mod.ts and src/",
   );
   assertEquals(f("boom", "import", "Error"), "failed to load: Error: boom");
   assertEquals(f("x is a function", "data", "TypeError"), "x is a function");

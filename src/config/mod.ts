@@ -50,6 +50,7 @@ export type {
   ResolvedTlsConfig,
   ScrapeConfig,
   ScrapeProtocol,
+  ShardConfig,
   SigV4Config,
   StaticConfig,
   TlsConfig,

@@ -200,6 +200,9 @@ Deno.test("loadYamlConfig() maps a realistic prometheus.yml onto the model", () 
         followRedirects: true,
       },
     ],
+    // prometheus.yml has no sharding; the defaults.
+    shard: null,
+    replicaLabel: "__replica__",
   };
   assertEquals(got, want);
   assert(/^[0-9a-f]{6}$/.test(got.remoteWrite[1].name));

@@ -8,6 +8,7 @@
 
 import { stringify } from "yaml";
 import { formatDuration } from "../model/duration.ts";
+import { DEFAULT_REPLICA_LABEL } from "./resolve.ts";
 import type { ResolvedConfig } from "./types.ts";
 
 /** Keys whose values are secrets. */
@@ -26,9 +27,20 @@ const YAML_KEYS: Record<string, string> = {
 /** Prometheus' placeholder for a hidden secret. */
 export const SECRET = "<secret>";
 
-/** The resolved config as YAML, secrets hidden. */
+/**
+ * The resolved config as YAML, secrets hidden. ferry's own top-level fields
+ * are shown only when they matter: `shard` when the agent is sharded (not
+ * repeated in each job), `replica_label` when it is not the default.
+ */
 export function renderConfigYaml(config: ResolvedConfig): string {
-  return stringify(toYamlShape(config), { lineWidth: 0 });
+  const { shard, replicaLabel, scrapeConfigs, ...rest } = config;
+  const shape: Record<string, unknown> = {
+    ...rest,
+    scrapeConfigs: scrapeConfigs.map(({ shard: _shard, ...job }) => job),
+  };
+  if (shard !== null) shape.shard = shard;
+  if (replicaLabel !== DEFAULT_REPLICA_LABEL) shape.replicaLabel = replicaLabel;
+  return stringify(toYamlShape(shape), { lineWidth: 0 });
 }
 
 function toYamlShape(v: unknown, key = ""): unknown {

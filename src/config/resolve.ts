@@ -45,6 +45,7 @@ import type {
   ResolvedSigV4,
   ResolvedTlsConfig,
   ScrapeProtocol,
+  ShardConfig,
 } from "./types.ts";
 
 /** Options of {@link resolveConfig}. */
@@ -91,6 +92,8 @@ export const REMOTE_WRITE_MESSAGES: readonly RemoteWriteMessage[] = [
 const DEFAULT_SIGV4_SERVICE = "aps";
 /** ferry bounds kept dropped targets by default (Prometheus keeps all). */
 const DEFAULT_KEEP_DROPPED_TARGETS = 1000;
+/** The Mimir/Cortex HA tracker's default replica label. */
+export const DEFAULT_REPLICA_LABEL = "__replica__";
 const DEFAULT_FILE_SD_REFRESH_MS = 5 * 60_000;
 const DEFAULT_HTTP_SD_REFRESH_MS = 60_000;
 const DEFAULT_DNS_SD_REFRESH_MS = 30_000;
@@ -159,6 +162,8 @@ const GLOBAL_FIELDS = [
   "scrapeNativeHistograms",
   "alwaysScrapeClassicHistograms",
 ] as const;
+const ROOT_FIELDS = ["global", "scrapeConfigs", "remoteWrite", "shard", "replicaLabel"] as const;
+const SHARD_FIELDS = ["index", "total"] as const;
 const HTTP_FIELDS = ["basicAuth", "authorization", "followRedirects"] as const;
 const SCRAPE_FIELDS = [
   "jobName",
@@ -481,9 +486,15 @@ function resolveFile(ctx: Ctx, file: string): string {
 function resolveRoot(ctx: Ctx, input: unknown): ResolvedConfig {
   if (!isPlainObject(input)) {
     ctx.add("", `a config must be an object, got ${describe(input)}`);
-    return { global: defaultGlobal(), scrapeConfigs: [], remoteWrite: [] };
+    return {
+      global: defaultGlobal(),
+      scrapeConfigs: [],
+      remoteWrite: [],
+      shard: null,
+      replicaLabel: DEFAULT_REPLICA_LABEL,
+    };
   }
-  const root = readObject(ctx, input, "", ["global", "scrapeConfigs", "remoteWrite"]) ?? {};
+  const root = readObject(ctx, input, "", ROOT_FIELDS) ?? {};
   const global = resolveGlobal(ctx, own(root, "global"), ctx.n("global"));
 
   const scrapePath = ctx.n("scrapeConfigs");
@@ -531,7 +542,53 @@ function resolveRoot(ctx: Ctx, input: unknown): ResolvedConfig {
     remoteWrite.push(rw);
   });
 
-  return { global, scrapeConfigs, remoteWrite };
+  const shard = resolveShard(ctx, own(root, "shard"), ctx.n("shard"));
+  const replicaRaw = readString(ctx, own(root, "replicaLabel"), ctx.n("replicaLabel"));
+  let replicaLabel = DEFAULT_REPLICA_LABEL;
+  if (typeof replicaRaw === "string") {
+    const problem = labelNameProblem(replicaRaw);
+    if (problem !== undefined) ctx.add(ctx.n("replicaLabel"), problem);
+    else replicaLabel = replicaRaw;
+  }
+  return {
+    global,
+    scrapeConfigs: withShard(scrapeConfigs, shard),
+    remoteWrite,
+    shard,
+    replicaLabel,
+  };
+}
+
+/**
+ * `jobs` with `shard` copied into each (removed when null), so that the
+ * scrape manager's comparison of job configs restarts jobs whose shard changed.
+ */
+export function withShard(
+  jobs: readonly ResolvedScrapeConfig[],
+  shard: ShardConfig | null,
+): ResolvedScrapeConfig[] {
+  return jobs.map((j) => {
+    const { shard: _old, ...rest } = j;
+    return shard === null ? rest : { ...rest, shard: { index: shard.index, total: shard.total } };
+  });
+}
+
+function resolveShard(ctx: Ctx, v: unknown, path: string): ShardConfig | null {
+  const o = readObject(ctx, v, path, SHARD_FIELDS);
+  if (o === undefined) return null;
+  const index = readInt(ctx, own(o, "index"), ctx.f(path, "index"), 0);
+  const total = readInt(ctx, own(o, "total"), ctx.f(path, "total"), 1);
+  if (index === undefined) ctx.add(ctx.f(path, "index"), "required");
+  if (total === undefined) ctx.add(ctx.f(path, "total"), "required");
+  if (typeof index !== "number" || typeof total !== "number") return null;
+  if (index >= total) {
+    ctx.add(
+      ctx.f(path, "index"),
+      `must be less than ${ctx.n("total")} (${total}), got ${index}`,
+    );
+    return null;
+  }
+  return { index, total };
 }
 
 function defaultGlobal(): ResolvedGlobal {

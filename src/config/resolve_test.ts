@@ -54,6 +54,8 @@ Deno.test("resolveConfig() applies Prometheus' defaults", async (t) => {
       },
       scrapeConfigs: [],
       remoteWrite: [],
+      shard: null,
+      replicaLabel: "__replica__",
     });
   });
 

@@ -23,6 +23,39 @@ export interface AgentConfig {
   scrapeConfigs?: ScrapeConfig[];
   /** Remote-write endpoints; each gets its own queue and delivery cursor. */
   remoteWrite?: RemoteWriteConfig[];
+  /**
+   * Scrape only this agent's share of the targets, so several agents with the
+   * same config split the work (Prometheus' `hashmod` sharding). A target
+   * belongs to shard `index` iff the MD5 hashmod of its discovered
+   * `__address__` modulo `total` is `index` (bytes 8..15 of the MD5 as a
+   * big-endian uint64: what `{sourceLabels: ["__address__"], modulus: total,
+   * targetLabel: "__tmp_hash", action: "hashmod"}` followed by a `keep` of
+   * `index` does when placed first in `relabelConfigs`). The other targets are
+   * dropped targets, before target relabeling. The flags `--shard.index` /
+   * `--shard.total` and the environment variables `FERRY_SHARD_INDEX` /
+   * `FERRY_SHARD_TOTAL` override each field (flag > environment > config).
+   * @default no sharding: every target is scraped
+   */
+  shard?: ShardConfig;
+  /**
+   * The external label that `--replica NAME` (or `FERRY_REPLICA`) sets to NAME
+   * so that two agents of an HA pair are told apart by the receiver:
+   * `__replica__` is the Mimir/Cortex HA tracker's default (together with a
+   * `cluster` external label), Thanos users set `replica`. VictoriaMetrics
+   * deduplicates identical series (`-dedup.minScrapeInterval`), so there the
+   * replicas are better left without a replica label. Without `--replica`
+   * nothing is added.
+   * @default "__replica__"
+   */
+  replicaLabel?: string;
+}
+
+/** Which share of the targets an agent scrapes; see {@link AgentConfig.shard}. */
+export interface ShardConfig {
+  /** This agent's shard, 0 ≤ index < total. */
+  index: number;
+  /** How many agents share the targets; at least 1. */
+  total: number;
 }
 
 /** The `global` section. */
@@ -450,6 +483,10 @@ export interface ResolvedConfig {
   global: ResolvedGlobal;
   scrapeConfigs: ResolvedScrapeConfig[];
   remoteWrite: ResolvedRemoteWrite[];
+  /** This agent's shard (copied into every job as `shard`); null: no sharding. */
+  shard: ShardConfig | null;
+  /** The external label the HA replica name goes into. */
+  replicaLabel: string;
 }
 
 export interface ResolvedGlobal {
@@ -507,6 +544,11 @@ export interface ResolvedScrapeConfig extends ResolvedHttpClient {
   keepDroppedTargets: number;
   relabelConfigs: ResolvedRelabelConfig[];
   metricRelabelConfigs: ResolvedRelabelConfig[];
+  /**
+   * The config's shard, copied here so that a job whose shard changed is
+   * restarted on reload; absent when the agent is not sharded.
+   */
+  shard?: ShardConfig;
 }
 
 /** TLS material; "" where not given (file paths absolute when the config's directory was known). */

@@ -12,6 +12,12 @@
  * ({@link ScrapeLoop.endOfRunStaleness}). Series exposed with their own
  * timestamps are left alone unless `track_timestamps_staleness` is set.
  *
+ * When a reload changes the job's config, the target's new loop takes over
+ * the old one's last scrape ({@link ScrapeLoop.inheritFrom}): its first
+ * scrape continues the series it still produces (no marker, no gap) and marks
+ * stale those it no longer does — the ones the new metric relabeling drops,
+ * say — as Prometheus does when it reloads a scrape pool.
+ *
  * @module
  */
 
@@ -75,6 +81,14 @@ interface CacheEntry {
   tracked: boolean;
   /** Iteration in which the entry was created (its ref is only valid once committed). */
   created: number;
+}
+
+/** A series of the predecessor's last scrape, until the successor's first scrape commits. */
+interface InheritedSeries {
+  ref: SeriesRef;
+  labels: Labels;
+  /** Iteration of this loop that produced the same labels (-1: none yet). */
+  seen: number;
 }
 
 /** Synthetic series names, in the order they are appended. */
@@ -156,6 +170,13 @@ export class ScrapeLoop {
   #lastDuration = 0;
   /** When set, scrapes are not made and fail with this error (the pool's target_limit). */
   #forcedError: Error | null = null;
+  /**
+   * Series of the last scrape of the loop this one replaced on a reload, by
+   * label hash; null once a scrape of this loop committed (or none inherited).
+   */
+  #inherited: Map<number, InheritedSeries[]> | null = null;
+  /** Net access to the target was checked once (a granted permission is never taken back). */
+  #netGranted = false;
   /** Counts of the current scrape (reused; no allocation per scrape). */
   readonly #counts = { scraped: 0, post: 0, added: 0 };
   readonly #accept: string;
@@ -176,6 +197,47 @@ export class ScrapeLoop {
    */
   setForcedError(err: Error | null): void {
     this.#forcedError = err;
+  }
+
+  /**
+   * Takes over the state of `prev`, the stopped loop of the same target (same
+   * URL and labels) under the job's previous config: its status, the refs of
+   * its synthetic series, and the series of its last scrape. This loop's
+   * first committed scrape then marks stale exactly those of them it no
+   * longer produces (by final labels, so a change of metric relabeling is
+   * honoured); if this loop stops before that scrape, its end-of-run markers
+   * cover them. Call before {@link run}, after `prev`'s run has settled.
+   */
+  inheritFrom(prev: ScrapeLoop): void {
+    if (prev === this || prev.#lastScrape === null) return;
+    const inherited = new Map<number, InheritedSeries[]>();
+    let n = 0;
+    const add = (ref: SeriesRef, labels: Labels) => {
+      const h = labels.hash();
+      const list = inherited.get(h);
+      const item = { ref, labels, seen: -1 };
+      if (list === undefined) inherited.set(h, [item]);
+      else list.push(item);
+      n++;
+    };
+    if (prev.#prevIter >= 0) {
+      for (const e of prev.#cache.values()) {
+        if (e.labels === null || e.seen !== prev.#prevIter || !e.tracked || e.ref === 0) continue;
+        add(e.ref, e.labels);
+      }
+    }
+    // What `prev` itself inherited and had not settled (reloaded twice before it scraped).
+    for (const list of prev.#inherited?.values() ?? []) {
+      for (const h of list) add(h.ref, h.labels);
+    }
+    this.#inherited = n > 0 ? inherited : null;
+    if (prev.target.labels.equals(this.target.labels)) {
+      for (let i = 0; i < this.#reportRefs.length; i++) this.#reportRefs[i] = prev.#reportRefs[i];
+    }
+    this.#health = prev.#health;
+    this.#lastError = prev.#lastError;
+    this.#lastScrape = prev.#lastScrape;
+    this.#lastDuration = prev.#lastDuration;
   }
 
   /** Health, last error, time and duration of the last scrape. */
@@ -271,7 +333,7 @@ export class ScrapeLoop {
     }
     // Series of the previous scrape missing now become stale; a failed scrape
     // is treated like an empty one.
-    this.#appendStaleMarkers(app, t);
+    this.#appendStaleMarkers(app, t, iter);
 
     const duration = (clock.now() - start) / 1000;
     const up = err === null ? 1 : 0;
@@ -286,6 +348,8 @@ export class ScrapeLoop {
     try {
       await app.commit();
       this.#prevIter = iter;
+      // The predecessor's series are settled: continued or marked stale.
+      this.#inherited = null;
     } catch (e) {
       // Storage failed: nothing of this scrape is durable, its staleness markers
       // included; refs created now are not valid, and "the previous scrape" stays
@@ -350,12 +414,34 @@ export class ScrapeLoop {
         app.appendStale(e.ref, e.labels, t);
       }
     }
+    // Stopped before its first scrape committed: the predecessor's series end here.
+    for (const list of this.#inherited?.values() ?? []) {
+      for (const h of list) app.appendStale(h.ref, h.labels, t);
+    }
     for (let i = 0; i < this.#reportRefs.length; i++) {
       this.#reportRefs[i] = app.appendStale(this.#reportRefs[i], this.#reportLabels[i], t);
     }
     await app.commit();
     // A target that comes back starts afresh: nothing is "the previous scrape" any more.
     this.#prevIter = -1;
+    this.#inherited = null;
+  }
+
+  /**
+   * Fails the scrape (never prompts) when ferry may not connect to the
+   * target: targets found at run time (http_sd, dns_sd) cannot be checked
+   * at start, so the error names the flag.
+   */
+  #checkNet(): void {
+    const u = new URL(this.target.scrapeUrl);
+    const host = `${u.hostname}:${u.port || (u.protocol === "https:" ? "443" : "80")}`;
+    if (Deno.permissions.querySync({ name: "net", host }).state !== "granted") {
+      throw new Error(
+        `ferry has no net access to ${host} (a target found at run time cannot be checked at ` +
+          `start); grant it with --allow-net=${host}`,
+      );
+    }
+    this.#netGranted = true;
   }
 
   async #fetchBody(
@@ -377,6 +463,7 @@ export class ScrapeLoop {
       redirect: config.followRedirects ? "follow" : "manual",
     };
     if (client !== undefined) init.client = client;
+    if (!this.#netGranted && !config.proxyUrl) this.#checkNet();
     const res = await this.#fetch(this.target.scrapeUrl, init);
     if (res.status !== 200) {
       await res.body?.cancel();
@@ -440,7 +527,14 @@ export class ScrapeLoop {
         e = { ref: 0, labels, seen: -1, prevSeen: -1, tracked: true, created: iter };
         // A copy, so the cache does not pin the whole scraped body in memory.
         cache.set(p.ownedSeries(), e);
-        if (e.labels !== null) counts.added++;
+        // A series the predecessor already had continues (same ref, no marker).
+        const h = labels === null || this.#inherited === null
+          ? undefined
+          : this.#inheritedOf(labels);
+        if (h !== undefined) {
+          e.ref = h.ref;
+          h.seen = iter;
+        } else if (e.labels !== null) counts.added++;
       }
       if (e.labels === null) {
         if (e.seen !== iter) e.prevSeen = e.seen;
@@ -633,13 +727,26 @@ export class ScrapeLoop {
     }
   }
 
-  #appendStaleMarkers(app: Appender, t: number): void {
+  /** The inherited series with these final labels, if any. */
+  #inheritedOf(labels: Labels): InheritedSeries | undefined {
+    const list = this.#inherited!.get(labels.hash());
+    if (list === undefined) return undefined;
+    for (const h of list) if (h.labels === labels || h.labels.equals(labels)) return h;
+    return undefined;
+  }
+
+  #appendStaleMarkers(app: Appender, t: number, iter: number): void {
     const prev = this.#prevIter;
-    if (prev < 0) return;
-    for (const e of this.#cache.values()) {
-      if (e.seen === prev && e.labels !== null && e.tracked && e.ref !== 0) {
-        e.ref = app.appendStale(e.ref, e.labels, t);
+    if (prev >= 0) {
+      for (const e of this.#cache.values()) {
+        if (e.seen === prev && e.labels !== null && e.tracked && e.ref !== 0) {
+          e.ref = app.appendStale(e.ref, e.labels, t);
+        }
       }
+    }
+    // The predecessor's series this scrape did not produce (a failed scrape produces none).
+    for (const list of this.#inherited?.values() ?? []) {
+      for (const h of list) if (h.seen !== iter) h.ref = app.appendStale(h.ref, h.labels, t);
     }
   }
 
@@ -651,6 +758,9 @@ export class ScrapeLoop {
     for (const [k, e] of this.#cache) {
       if (e.created === iter) this.#cache.delete(k);
       else if (e.seen === iter) e.seen = e.prevSeen;
+    }
+    for (const list of this.#inherited?.values() ?? []) {
+      for (const h of list) if (h.seen === iter) h.seen = -1;
     }
     for (const m of this.#meta.values()) {
       if (m.changed === iter) {

@@ -68,9 +68,11 @@ export class ScrapeManager {
   /**
    * Applies a reloaded config: a job whose resolved config is unchanged keeps
    * its pool, discovery and loops untouched; a changed job gets a new pool
-   * (the old one's targets wait out the staleness grace, and those the new
-   * pool also has get no markers); a removed job stops with staleness markers
-   * after the grace; a new job starts.
+   * (the old one's targets wait out the staleness grace; a target the new
+   * pool also has is taken over, its new loop continuing the old one's
+   * series, so only series the new config no longer produces are marked
+   * stale); a removed job stops with staleness markers after the grace; a
+   * new job starts.
    */
   async apply(configs: ResolvedScrapeConfig[]): Promise<ApplyResult> {
     const result: ApplyResult = { kept: [], changed: [], added: [], removed: [] };

@@ -11,6 +11,15 @@
  * cancelled and the old loop resumes with its cache, so series it still
  * exposes never see a marker and series it lost get one at its next scrape.
  *
+ * On a reload that changes the job's config, the manager builds a new pool
+ * and the old one hands off: its loops stop and wait out the grace as above.
+ * A target the new pool also has (same URL and labels) is taken over: the
+ * old loop's markers are cancelled and the new loop inherits its last scrape
+ * ({@link ScrapeLoop.inheritFrom}), so series that continue get no marker
+ * and series the new config no longer produces (dropped by its metric
+ * relabeling, say) get one at the new loop's first scrape. A target only the
+ * old pool had gets its markers after the grace.
+ *
  * With `target_limit` exceeded, every target of the pool stays listed but is
  * not scraped: each scheduled scrape fails with the limit error (`up` 0, the
  * last series marked stale), as in Prometheus, until an update brings the
@@ -57,6 +66,12 @@ export interface DroppedTarget {
 interface Running {
   loop: ScrapeLoop;
   abort: AbortController;
+  done: Promise<void>;
+}
+
+/** A stopped loop a successor pool takes over, and when it is idle. */
+export interface HandedOver {
+  loop: ScrapeLoop;
   done: Promise<void>;
 }
 
@@ -146,7 +161,8 @@ export class ScrapePool {
           if (dropped.length < keep) {
             dropped.push({
               discoveredLabels: r.discoveredLabels,
-              reason: r.error ?? "dropped by relabeling",
+              reason: r.error ??
+                (r.droppedBy ? `belongs to ${r.droppedBy}` : "dropped by relabeling"),
             });
           }
           if (r.error) {
@@ -171,7 +187,7 @@ export class ScrapePool {
     }
     this.#dropped = dropped;
     this.#droppedCount = droppedCount;
-    this.#takeOver(wanted);
+    const inherited = this.#takeOver(wanted);
 
     for (const [key, run] of this.#loops) {
       if (wanted.has(key)) continue;
@@ -206,12 +222,19 @@ export class ScrapePool {
       const pending = this.#pending.get(key);
       let loop: ScrapeLoop;
       let after: Promise<unknown> | null = null;
+      const handed = inherited.get(key);
       if (pending !== undefined) {
         // The target came back within the grace: no markers, the old loop resumes.
         this.#pending.delete(key);
         pending.abort.abort();
         loop = pending.loop;
         after = pending.done;
+      } else if (handed !== undefined) {
+        // The predecessor's loop of this target has stopped (or is stopping): once
+        // it has settled, the new loop continues its series.
+        const fresh = this.#newLoop(target);
+        loop = fresh;
+        after = handed.done.then(() => fresh.inheritFrom(handed.loop));
       } else {
         loop = this.#newLoop(target);
       }
@@ -235,7 +258,7 @@ export class ScrapePool {
   /**
    * Reload replaced this job's config: the new pool scrapes the targets that
    * stay, so this one stops its loops at once and lets them wait out the
-   * staleness grace (see {@link cancelStale}); its metrics go now, since the
+   * staleness grace (see {@link handOver}); its metrics go now, since the
    * new pool registers the same ones. Resolves when every marker is written
    * or cancelled.
    */
@@ -250,37 +273,49 @@ export class ScrapePool {
   }
 
   /**
-   * Cancels the pending staleness markers of the targets in `identities`
-   * (scrape URL and labels, see {@link targetIdentity}); returns how many.
+   * Hands the stopped loops of the targets in `identities` (scrape URL and
+   * labels, see {@link targetIdentity}) that still wait out the grace over to
+   * a successor pool: their staleness markers are cancelled. Each comes with
+   * a promise that settles once the loop is idle (its last scrape and the
+   * cancelled wait done), after which its state may be inherited.
    */
-  cancelStale(identities: Set<string>): number {
-    let n = 0;
+  handOver(identities: Set<string>): Map<string, HandedOver> {
+    const out = new Map<string, HandedOver>();
     for (const [key, p] of this.#pending) {
-      if (!identities.has(targetIdentity(p.loop.target))) continue;
+      const id = targetIdentity(p.loop.target);
+      if (!identities.has(id) || out.has(id)) continue;
       p.abort.abort();
       this.#pending.delete(key);
-      n++;
+      out.set(id, { loop: p.loop, done: p.done });
     }
-    return n;
+    return out;
   }
 
-  /** Targets also scraped by the pool a reload replaced get no staleness markers from it. */
-  #takeOver(wanted: Map<string, ScrapeTarget>): void {
+  /**
+   * Targets the pool a reload replaced also had are taken over from it: no
+   * staleness markers from it; the new loops, by target key, inherit the old.
+   */
+  #takeOver(wanted: Map<string, ScrapeTarget>): Map<string, HandedOver> {
     const pred = this.#predecessor;
-    if (pred === null) return;
+    const out = new Map<string, HandedOver>();
+    if (pred === null) return out;
     if (pred.pendingStale() === 0) {
       this.#predecessor = null;
-      return;
+      return out;
     }
-    const ids = new Set<string>();
-    for (const t of wanted.values()) ids.add(targetIdentity(t));
-    const n = pred.cancelStale(ids);
-    if (n > 0) {
-      logger.debug("{job}: {count} targets kept across the reload, no staleness markers", {
+    const ids = new Map<string, string>();
+    for (const [key, t] of wanted) {
+      if (!this.#loops.has(key) && !this.#pending.has(key)) ids.set(targetIdentity(t), key);
+    }
+    const handed = pred.handOver(new Set(ids.keys()));
+    for (const [id, h] of handed) out.set(ids.get(id)!, h);
+    if (handed.size > 0) {
+      logger.debug("{job}: {count} targets continued across the reload", {
         job: this.config.jobName,
-        count: n,
+        count: handed.size,
       });
     }
+    return out;
   }
 
   #disposeMetrics(): void {

@@ -3,6 +3,7 @@ import type { ResolvedScrapeConfig } from "../config/types.ts";
 import { Registry } from "../metrics/registry.ts";
 import { ManualClock } from "../util/clock.ts";
 import { ScrapePool } from "./pool.ts";
+import { shardOf } from "./shard.ts";
 import { type Rec, RecordingDb, scrapeConfig } from "./testutil.ts";
 
 const INTERVAL = 10_000;
@@ -184,6 +185,26 @@ Deno.test("pool: targets dropped by relabeling do not count against target_limit
     sync("a:1", "drop-1:1", "drop-2:1");
     await clock.advance(INTERVAL);
     assertEquals(fetched, ["a:1"]);
+  } finally {
+    await pool.stop({ stale: false });
+  }
+});
+
+Deno.test("pool: a sharded job scrapes only its shard's targets; the others say which shard has them", async () => {
+  const { clock, pool, fetched, sync } = setup({ shard: { index: 1, total: 3 } });
+  try {
+    const addrs = Array.from({ length: 12 }, (_, i) => `10.0.0.${i}:9100`);
+    sync(...addrs);
+    await clock.advance(INTERVAL);
+    const mine = addrs.filter((a) => shardOf(a, 3) === 1);
+    assert(mine.length > 0 && mine.length < addrs.length);
+    assertEquals(new Set(fetched), new Set(mine));
+    const { targets, total } = pool.dropped();
+    assertEquals(total, addrs.length - mine.length);
+    for (const d of targets) {
+      const addr = d.discoveredLabels.get("__address__");
+      assertEquals(d.reason, `belongs to shard ${shardOf(addr, 3)} of 3`);
+    }
   } finally {
     await pool.stop({ stale: false });
   }

@@ -6,10 +6,13 @@
  * 2. Defaults where absent: `job`, `__scrape_interval__`, `__scrape_timeout__`,
  *    `__metrics_path__`, `__scheme__`, `__param_<name>` (first configured
  *    value). This is the "discovered labels" set.
- * 3. Target relabeling; a dropped target stops here (no error).
- * 4. Checks: `__address__` present and without `/`; interval and timeout
+ * 3. Sharding: with `cfg.shard`, a target whose discovered `__address__`
+ *    hashes to another shard is dropped (`droppedBy` says which shard it is
+ *    of); see `shard.ts`.
+ * 4. Target relabeling; a dropped target stops here (no error).
+ * 5. Checks: `__address__` present and without `/`; interval and timeout
  *    parse, are non-zero, and timeout ≤ interval.
- * 5. `__meta_*` labels removed; `instance` defaults to `__address__` (no
+ * 6. `__meta_*` labels removed; `instance` defaults to `__address__` (no
  *    default port is added, as in Prometheus 3); label names and values
  *    must be well-formed.
  *
@@ -24,6 +27,7 @@ import type { ResolvedScrapeConfig } from "../config/types.ts";
 import { parseDuration } from "../model/duration.ts";
 import { Labels, LabelsBuilder } from "../model/labels.ts";
 import { type CompiledRules, relabel } from "../relabel/relabel.ts";
+import { describeShard, shardOf } from "./shard.ts";
 
 export const ADDRESS_LABEL = "__address__";
 export const SCHEME_LABEL = "__scheme__";
@@ -44,6 +48,12 @@ export interface PopulatedTarget {
   discoveredLabels: Labels;
   /** Why the target is invalid; absent when it is valid or was merely dropped. */
   error?: string;
+  /**
+   * Why a target that is not invalid was dropped before relabeling, e.g.
+   * `"shard 2 of 3"` (the shard its address belongs to, when this agent
+   * scrapes another); absent when it was kept or dropped by relabeling.
+   */
+  droppedBy?: string;
   /**
    * The label set Prometheus keeps on the target: after relabeling, `__meta_*`
    * removed, `instance` defaulted; `__address__`, `__scheme__`,
@@ -95,17 +105,25 @@ export function populateLabels(
     timeoutMs: 0,
   });
 
-  const relabeled = rules.length === 0 ? discoveredLabels : relabel(rules, discoveredLabels);
-  if (relabeled === null) {
-    return {
-      labels: null,
-      discoveredLabels,
-      targetLabels: null,
-      scrapeUrl: "",
-      intervalMs: 0,
-      timeoutMs: 0,
-    };
+  const dropped = (droppedBy?: string): PopulatedTarget => ({
+    labels: null,
+    discoveredLabels,
+    ...(droppedBy === undefined ? {} : { droppedBy }),
+    targetLabels: null,
+    scrapeUrl: "",
+    intervalMs: 0,
+    timeoutMs: 0,
+  });
+
+  if (cfg.shard && cfg.shard.total > 1) {
+    const own = shardOf(discoveredLabels.get(ADDRESS_LABEL), cfg.shard.total);
+    if (own !== cfg.shard.index) {
+      return dropped(describeShard({ index: own, total: cfg.shard.total }));
+    }
   }
+
+  const relabeled = rules.length === 0 ? discoveredLabels : relabel(rules, discoveredLabels);
+  if (relabeled === null) return dropped();
 
   const addr = relabeled.get(ADDRESS_LABEL);
   if (addr === "") return invalid("no address");

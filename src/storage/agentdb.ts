@@ -1620,8 +1620,7 @@ export class AgentDb implements Appendable, WalSource {
     const est = Math.ceil(this.#series.count * (perSeries + perMeta) * (1 + 7 / 32768)) +
       Math.ceil(this.#series.count / SERIES_PER_RECORD) * 16;
     // 2% headroom: a rewritten checkpoint repeats each metadata value once per group of series,
-    // which the averages above do not see. (It does not remove the ~0.2% cap overshoot seen in
-    // tests/wal_disk_test.ts under load; that cause is still open.)
+    // which the averages above do not see.
     return Math.ceil(Math.max(this.#wal.checkpointBytes, est) * 1.02);
   }
 
@@ -1781,9 +1780,10 @@ export class AgentDb implements Appendable, WalSource {
           if (!this.#capWarned) {
             this.#capWarned = true;
             this.#log.warn(
-              "The WAL disk cap is too small to hold the checkpoint and two segments",
+              "The WAL disk cap is too small to hold the checkpoint twice (while it is rewritten) and two segments; it will be exceeded",
               {
                 max_disk_bytes: this.#maxDiskBytes,
+                needed_bytes: this.#projectedBytes(rotating, m),
                 checkpoint_bytes: wal.checkpointBytes,
                 segment_bytes: wal.segmentSize,
               },

@@ -17,6 +17,8 @@ export interface WebServerOptions {
   handler: (req: Request) => Response | Promise<Response>;
   /** Aborting it stops accepting connections and lets in-flight requests finish. */
   signal: AbortSignal;
+  /** PEM certificate chain and key: serve HTTPS. */
+  tls?: { cert: string; key: string };
 }
 
 /** A running web server. */
@@ -74,6 +76,7 @@ export function startWebServer(opts: WebServerOptions): WebServer {
       hostname,
       port,
       signal: opts.signal,
+      ...(opts.tls ? { cert: opts.tls.cert, key: opts.tls.key } : {}),
       onListen: () => {},
       onError: (err) => {
         logger.error("HTTP request failed: {error}", {

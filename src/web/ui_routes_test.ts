@@ -273,16 +273,27 @@ Deno.test("UI pages: self-contained HTML with the shared nav", async () => {
   for (const p of PAGES) assert(home.text.includes(`href="${p.path}"`), `home links ${p.path}`);
 });
 
-Deno.test("/ui/api/targets: filters and paginates 10,000 targets quickly", async (t) => {
+/** 10,000 targets in pools "a" and "b" (every tenth down) and `dropped` dropped ones in "a". */
+function manyTargets(dropped = 0) {
   const many: TargetStatus[] = [];
   for (let i = 0; i < 10_000; i++) many.push(target(i % 2 ? "b" : "a", i, i % 10 ? "up" : "down"));
+  const drops = Array.from({ length: dropped }, (_, i) => ({
+    scrapePool: "a",
+    discoveredLabels: { __address__: `drop-${i}:1` },
+  }));
+  return { many, drops };
+}
+
+Deno.test("/ui/api/targets: filters and paginates 10,000 targets", async (t) => {
+  const { many } = manyTargets();
   const call = fake(many);
-  await t.step("first page, pool counts", async () => {
-    const start = performance.now();
-    const { body } = await getJson(call, "/ui/api/targets?size=50");
-    const ms = performance.now() - start;
-    assert(ms < 500, `took ${ms} ms`);
+  // What one target costs in a response, to bound a page's size.
+  const one = JSON.stringify(many[0]).length;
+  await t.step("first page, pool counts; the response holds one page", async () => {
+    const r = await call("/ui/api/targets");
+    const body = JSON.parse(r.text);
     assertEquals([body.total, body.page, body.pages, body.targets.length], [10_000, 1, 200, 50]);
+    assert(r.text.length < 60 * one, `${r.text.length} bytes for 50 targets`);
     assertEquals(body.pools, [
       { name: "a", up: 4000, down: 1000, unknown: 0, dropped: 0 },
       { name: "b", up: 5000, down: 0, unknown: 0, dropped: 0 },
@@ -290,12 +301,76 @@ Deno.test("/ui/api/targets: filters and paginates 10,000 targets quickly", async
     ]);
     assert(body.targets.every((x: TargetStatus) => x.scrapePool === "a"));
   });
+  await t.step("page and size are honoured; pages follow each other without overlap", async () => {
+    const p1 = (await getJson(call, "/ui/api/targets?size=100&page=1")).body;
+    const p2 = (await getJson(call, "/ui/api/targets?size=100&page=2")).body;
+    assertEquals([p1.pages, p2.page, p1.targets.length, p2.targets.length], [100, 2, 100, 100]);
+    const url = (x: TargetStatus) => x.scrapeUrl;
+    const seen = new Set(p1.targets.map(url));
+    assert(p2.targets.every((x: TargetStatus) => !seen.has(url(x))), "no overlap");
+    // Pool "a" holds the even targets, in their order: page 2 starts with the 101st.
+    assertEquals(p2.targets[0].labels.instance, "host-00200:9100");
+  });
+  await t.step("size is capped at 500, bad values fall back to the defaults", async () => {
+    const big = await call("/ui/api/targets?size=10000");
+    const b = JSON.parse(big.text);
+    assertEquals([b.targets.length, b.pages], [500, 20]);
+    assert(big.text.length < 510 * one, `${big.text.length} bytes for 500 targets`);
+    const bad = (await getJson(call, "/ui/api/targets?size=x&page=-3")).body;
+    assertEquals([bad.page, bad.targets.length], [1, 50]);
+  });
   await t.step("pool, health and search filters; page clamped", async () => {
     const { body } = await getJson(call, "/ui/api/targets?pool=a&health=down&page=999&size=500");
     assertEquals([body.total, body.page, body.pages], [1000, 2, 2]);
+    assert(body.targets.every((x: TargetStatus) => x.scrapePool === "a" && x.health === "down"));
     const s = await getJson(call, "/ui/api/targets?q=host-00042");
     assertEquals(s.body.targets.map((x: TargetStatus) => x.labels.instance), ["host-00042:9100"]);
+    const none = (await getJson(call, "/ui/api/targets?q=nothing-like-this")).body;
+    assertEquals([none.total, none.page, none.pages, none.targets], [0, 1, 1, []]);
   });
+});
+
+Deno.test("/ui/api/sd: 10,000 active and 1,000 dropped targets, one page per response", async () => {
+  const { many, drops } = manyTargets(1000);
+  const handler = createHandler({
+    status: {
+      targets: () => many,
+      droppedTargets: () => drops,
+      endpoints: () => [],
+      ready: () => true,
+      startTime: NOW,
+      version: "0.1.0",
+    },
+    registry: new Registry(),
+    now: () => NOW,
+  });
+  const get = async (path: string) => {
+    const res = await handler(new Request(`http://ferry.test${path}`));
+    const text = await res.text();
+    return { text, body: JSON.parse(text) };
+  };
+  const all = await get("/ui/api/sd");
+  assertEquals([all.body.total, all.body.pages, all.body.items.length], [11_000, 220, 50]);
+  assert(all.text.length < 50_000, `${all.text.length} bytes`);
+  const dropped = await get("/ui/api/sd?show=dropped&size=200&page=5");
+  assertEquals([dropped.body.total, dropped.body.page, dropped.body.items.length], [1000, 5, 200]);
+  assertEquals(dropped.body.items[0].discoveredLabels.__address__, "drop-800:1");
+  assert(dropped.body.items.every((r: { labels: unknown }) => r.labels === null));
+  const search = await get("/ui/api/sd?show=active&pool=b&q=host-09999");
+  assertEquals(search.body.items.map((r: { labels: { instance: string } }) => r.labels.instance), [
+    "host-09999:9100",
+  ]);
+});
+
+Deno.test("home page with 10,000 targets: a bounded page that links to the paginated list", async () => {
+  const { many } = manyTargets();
+  const call = fake(many);
+  const r = await call("/");
+  assertEquals(r.status, 200);
+  assert(r.text.length < 100_000, `home page of ${r.text.length} bytes`);
+  assertEquals(r.text.split('<tr class="target ').length - 1, 100);
+  assert(r.text.includes('<a href="/targets?pool=a&amp;health=down">the 1000 down</a>'));
+  assert(r.text.includes('<a href="/targets?pool=b">all 5000 targets of b</a>'));
 });
 
 Deno.test("/ui/api/sd: active and dropped targets", async () => {
@@ -344,26 +419,36 @@ Deno.test("/ui/api/remote_write, wal and status", async () => {
   assert(["granted", "prompt", "denied"].includes(st.permissions.read));
 });
 
-Deno.test("Remote write page: shows the protocol in use, fallback, shards and desired shards", async () => {
-  const call = fake();
-  const html = (await call("/remote-write")).text;
+/**
+ * Runs a page's script against the handler with a minimal DOM until its first
+ * render is done (it then schedules the next refresh); returns the elements.
+ * `focusInControls` makes the controls look focused, as after a click on them.
+ */
+async function runPage(
+  call: ReturnType<typeof fake>,
+  path: string,
+  opts: { search?: string; focusInControls?: boolean } = {},
+) {
+  const html = (await call(path)).text;
   const script = html.slice(html.indexOf("<script>") + 8, html.lastIndexOf("</script>"));
-  const el = () => ({ innerHTML: "", textContent: "", className: "", contains: () => false });
+  const focus = opts.focusInControls ?? false;
+  const el = () => ({ innerHTML: "", textContent: "", className: "", contains: () => focus });
   const els: Record<string, ReturnType<typeof el>> = {};
   const doc = {
     getElementById: (id: string) => (els[id] ??= el()),
     querySelectorAll: () => [],
     addEventListener: () => {},
-    activeElement: null,
+    activeElement: focus ? {} : null,
     hidden: false,
   };
-  const fetchStub = async (path: string) => {
-    const r = await call(path);
+  const fetched: string[] = [];
+  const fetchStub = async (p: string) => {
+    fetched.push(p);
+    const r = await call(p);
     return new Response(r.text, { status: r.status });
   };
   let done: () => void;
   const finished = new Promise<void>((r) => (done = r));
-  // The page script ends by scheduling the next refresh: that is when the first render is done.
   const run = new Function(
     "document",
     "fetch",
@@ -373,8 +458,46 @@ Deno.test("Remote write page: shows the protocol in use, fallback, shards and de
     "clearTimeout",
     script,
   );
-  run(doc, fetchStub, { search: "", pathname: "/remote-write" }, {}, () => done(), () => {});
+  run(
+    doc,
+    fetchStub,
+    { search: opts.search ?? "", pathname: path },
+    {},
+    () => done(),
+    () => {},
+  );
   await finished;
+  return { els, fetched };
+}
+
+Deno.test("Targets page script: fetches and renders one page; the pager follows even with focused controls", async (t) => {
+  const call = fake(manyTargets().many);
+  await t.step("first page", async () => {
+    const { els, fetched } = await runPage(call, "/targets");
+    assertEquals(fetched, ["/ui/api/targets?"]);
+    const out = els["results"].innerHTML;
+    assertEquals(out.split('<tr class="target ').length - 1, 50);
+    assert(out.includes('<span class="page-info">page 1 of 200</span>'), out.slice(0, 2000));
+    assert(out.includes("10000 matching"));
+    assert(els["controls"].innerHTML.includes('data-param="size"'), "page size control");
+  });
+  await t.step("page 3 of pool a, 100 per page, after a click on the pager", async () => {
+    const { els, fetched } = await runPage(call, "/targets", {
+      search: "?pool=a&size=100&page=3",
+      focusInControls: true,
+    });
+    assertEquals(fetched, ["/ui/api/targets?pool=a&size=100&page=3"]);
+    const out = els["results"].innerHTML;
+    assertEquals(out.split('<tr class="target ').length - 1, 100);
+    assert(out.includes('<span class="page-info">page 3 of 50</span>'));
+    assert(out.includes('data-page="4"') && out.includes('data-page="2"'));
+    assert(out.includes("host-00400:9100"), "page 3 starts with the 201st target of a");
+  });
+});
+
+Deno.test("Remote write page: shows the protocol in use, fallback, shards and desired shards", async () => {
+  const call = fake();
+  const { els } = await runPage(call, "/remote-write");
   const out = els["results"].innerHTML;
   assert(
     out.includes('<td class="protocol">prometheus.WriteRequest<div class="muted">fell back'),

@@ -3,6 +3,12 @@
  * scripts, no external assets) rendered on the server from the status
  * provider and refreshed by the browser every 5 seconds.
  *
+ * It stays small at any scale: every pool is summarised (targets up, down,
+ * unknown, dropped), but at most {@link HOME_TARGET_ROWS} target rows are
+ * listed in all; a pool with more links to its complete, paginated list on
+ * the Targets page (and to its failing targets there). So 10,000 targets
+ * cost a page of about a hundred rows every refresh, not 10,000.
+ *
  * Every value that comes from the agent's state is escaped; links are only
  * emitted for http(s) URLs. The page is built as an array of parts joined
  * once, so rendering stays linear in the number of targets.
@@ -14,12 +20,17 @@ import { formatDuration } from "../../model/duration.ts";
 import { renderNav } from "./pages.ts";
 import type { AgentStatusProvider, EndpointStatus, TargetStatus } from "../status.ts";
 
+/** Target rows the home page lists at most, over all pools. */
+export const HOME_TARGET_ROWS = 100;
+
 /** Options for {@link renderHome}. */
 export interface HomeOptions {
   /** The current time (ms epoch), for uptime and "ago" columns. */
   now: number;
   /** Seconds between automatic reloads; 0 disables them. @default 5 */
   refreshSeconds?: number;
+  /** Target rows listed at most, over all pools. @default HOME_TARGET_ROWS */
+  maxTargetRows?: number;
 }
 
 const HTML_ESCAPES: Record<string, string> = {
@@ -86,6 +97,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .health-unknown{background:var(--unknown)}
 tr.endpoint-failing td:first-child,tr.target-down td:first-child{box-shadow:inset 3px 0 var(--down)}
 .ready{color:var(--up)}.not-ready{color:var(--down)}
+tr.more td{background:var(--head)}
 `;
 
 function link(url: string): string {
@@ -104,9 +116,13 @@ function healthOf(h: string): "up" | "down" | "unknown" {
   return h === "up" || h === "down" ? h : "unknown";
 }
 
-function pushTargets(out: string[], status: AgentStatusProvider, now: number): void {
+function pushTargets(
+  out: string[],
+  status: AgentStatusProvider,
+  opts: { now: number; maxRows: number },
+): void {
+  const { now } = opts;
   const targets = status.targets();
-  const dropped = status.droppedTargets();
   const pools = new Map<string, TargetStatus[]>();
   let up = 0;
   let down = 0;
@@ -118,29 +134,50 @@ function pushTargets(out: string[], status: AgentStatusProvider, now: number): v
     else if (t.health === "down") down++;
   }
   const droppedByPool = new Map<string, number>();
-  for (const d of dropped) {
-    droppedByPool.set(d.scrapePool, (droppedByPool.get(d.scrapePool) ?? 0) + 1);
+  let droppedTotal = 0;
+  const counts = status.droppedTargetCounts?.();
+  if (counts) {
+    for (const name of Object.keys(counts)) {
+      droppedByPool.set(name, counts[name]);
+      droppedTotal += counts[name];
+    }
+  } else {
+    for (const d of status.droppedTargets()) {
+      droppedByPool.set(d.scrapePool, (droppedByPool.get(d.scrapePool) ?? 0) + 1);
+      droppedTotal++;
+    }
   }
 
   out.push(
     `<section id="targets"><h2>Targets</h2><p class="muted">${targets.length} active`,
-    ` (${up} up, ${down} down, ${targets.length - up - down} unknown), ${dropped.length} dropped`,
-    ` in ${pools.size} pool${pools.size === 1 ? "" : "s"}.</p>`,
+    ` (${up} up, ${down} down, ${targets.length - up - down} unknown), ${droppedTotal} dropped`,
+    ` in ${pools.size} pool${pools.size === 1 ? "" : "s"}.`,
+    targets.length > opts.maxRows
+      ? ` Showing the first ${opts.maxRows}; the <a href="/targets">Targets page</a> lists them all, page by page.`
+      : "",
+    `</p>`,
   );
+  let budget = opts.maxRows;
   const names = [...pools.keys()].sort();
   for (const pool of names) {
     const list = pools.get(pool)!;
-    let poolUp = 0;
-    for (const t of list) if (t.health === "up") poolUp++;
+    let poolUp = 0, poolDown = 0;
+    for (const t of list) {
+      if (t.health === "up") poolUp++;
+      else if (t.health === "down") poolDown++;
+    }
     const poolDropped = droppedByPool.get(pool) ?? 0;
+    const shown = Math.min(list.length, budget);
+    budget -= shown;
     out.push(
-      `<details class="pool" open data-pool="${escapeHtml(pool)}"><summary>${escapeHtml(pool)} `,
-      `<span class="muted">(${poolUp}/${list.length} up`,
+      `<details class="pool"${shown > 0 ? " open" : ""} data-pool="${escapeHtml(pool)}">`,
+      `<summary>${escapeHtml(pool)} <span class="muted">(${poolUp}/${list.length} up`,
       poolDropped > 0 ? `, ${poolDropped} dropped` : "",
       `)</span></summary><table><thead><tr><th>Endpoint</th><th>State</th><th>Labels</th>`,
       `<th>Last scrape</th><th>Duration</th><th>Error</th></tr></thead><tbody>`,
     );
-    for (const t of list) {
+    for (let i = 0; i < shown; i++) {
+      const t = list[i];
       const h = healthOf(t.health);
       out.push(
         `<tr class="target target-${h}"><td class="url">`,
@@ -155,6 +192,17 @@ function pushTargets(out: string[], status: AgentStatusProvider, now: number): v
         t.lastScrape === null ? "–" : escapeHtml(formatSeconds(t.lastScrapeDurationSeconds)),
         `</td><td class="err">`,
         escapeHtml(t.lastError),
+        `</td></tr>`,
+      );
+    }
+    if (shown < list.length) {
+      const q = `/targets?pool=${encodeURIComponent(pool)}`;
+      out.push(
+        `<tr class="more"><td colspan="6">${list.length - shown} more: `,
+        `<a href="${escapeHtml(q)}">all ${list.length} targets of ${escapeHtml(pool)}</a>`,
+        poolDown > 0
+          ? ` · <a href="${escapeHtml(q + "&health=down")}">the ${poolDown} down</a>`
+          : "",
         `</td></tr>`,
       );
     }
@@ -224,7 +272,7 @@ export function renderHome(status: AgentStatusProvider, opts: HomeOptions): stri
     ),
     `</header><main>`,
   ];
-  pushTargets(out, status, now);
+  pushTargets(out, status, { now, maxRows: opts.maxTargetRows ?? HOME_TARGET_ROWS });
   pushEndpoints(out, status.endpoints(), now);
   out.push(`</main></body></html>\n`);
   return out.join("");

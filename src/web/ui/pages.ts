@@ -5,6 +5,12 @@
  * whose script polls the JSON API every few seconds and re-renders. Every
  * value from the agent is escaped before it reaches `innerHTML`.
  *
+ * Targets and Service discovery are paginated on the server (`page`, `size`,
+ * with the pool, state and search filters applied first), so a refresh
+ * fetches and renders one page of rows whatever the number of targets. A
+ * refresh that a newer one (a click, a filter) overtook is discarded, and a
+ * hidden tab does not poll.
+ *
  * @module
  */
 
@@ -82,9 +88,13 @@ function setParam(k, v) {
   history.replaceState(null, "", location.pathname + (q.toString() ? "?" + q.toString() : ""));
   refresh();
 }
-async function getJson(path) {
+// Each refresh has a generation; data fetched for an older one is thrown away.
+var gen = 0, SUPERSEDED = new Error("superseded");
+async function getJson(path, anyGen) {
+  var g = gen;
   var res = await fetch(path, { cache: "no-store", headers: { accept: "application/json" } });
   var body = await res.json();
+  if (g !== gen && !anyGen) throw SUPERSEDED;
   if (!res.ok) throw new Error(path + ": " + res.status + " " + (body && body.error ? body.error : ""));
   return body && body.status === "success" ? body.data : body;
 }
@@ -127,9 +137,10 @@ function poolOptions(pools, current) {
   }
   return out;
 }
+// The count and the pager are part of the results, re-rendered with every refresh.
 function pager(d) {
-  return "<span class=\"pager\"><button data-page=\"" + (d.page - 1) + "\"" + (d.page <= 1 ? " disabled" : "") + ">‹ prev</button> page " +
-    d.page + " of " + d.pages + " <button data-page=\"" + (d.page + 1) + "\"" + (d.page >= d.pages ? " disabled" : "") + ">next ›</button></span>";
+  return "<div class=\"controls pager\"><span class=\"muted matching\">" + d.total + " matching</span><span><button data-page=\"" + (d.page - 1) + "\"" + (d.page <= 1 ? " disabled" : "") +
+    ">‹ prev</button> <span class=\"page-info\">page " + d.page + " of " + d.pages + "</span> <button data-page=\"" + (d.page + 1) + "\"" + (d.page >= d.pages ? " disabled" : "") + ">next ›</button></span></div>";
 }
 function bindControls() {
   document.querySelectorAll("[data-param]").forEach(function (el) {
@@ -146,7 +157,7 @@ function controls(d, extra) {
   var q = params();
   return "<div class=\"controls\"><label>Pool <select data-param=\"pool\" id=\"pool\">" + poolOptions(d.pools, q.get("pool") || "") + "</select></label>" +
     extra + "<label>Search <input data-param=\"q\" id=\"search\" value=\"" + esc(q.get("q") || "") + "\" placeholder=\"labels, URL, error\"></label>" +
-    "<span class=\"muted\">" + d.total + " matching</span>" + pager(d) + "</div>";
+    "<label>Per page " + select("size", [["", "50"], ["100", "100"], ["200", "200"], ["500", "500"]]) + "</label></div>";
 }
 function select(param, opts) {
   var cur = params().get(param) || "", out = "<select data-param=\"" + param + "\" id=\"" + param + "\">";
@@ -171,12 +182,12 @@ PAGES.targets = async function () {
   var rows = d.targets.map(function (t) {
     return "<tr class=\"target target-" + esc(t.health) + "\"><td class=\"url\">" + link(t.scrapeUrl) + "<div class=\"muted\">" + esc(t.scrapePool) +
       "</div></td><td>" + health(t.health) + "</td><td>" + labels(t.labels) + "</td><td class=\"num\">" + ago(t.lastScrape) +
-      "</td><td class=\"num\">" + secs(t.lastScrapeDurationSeconds) + "</td><td class=\"err\">" + esc(t.lastError) + "</td></tr>";
+      "</td><td class=\"num\">" + (t.lastScrape === null ? "–" : secs(t.lastScrapeDurationSeconds)) + "</td><td class=\"err\">" + esc(t.lastError) + "</td></tr>";
   }).join("");
   renderInto(
     controls(d, "<label>State " + select("health", [["", "any"], ["up", "up"], ["down", "down"], ["unknown", "unknown"]]) + "</label>"),
-    "<p class=\"muted\">" + (summary || "no scrape pools") + "</p><table id=\"targets-table\"><thead><tr><th>Endpoint</th><th>State</th><th>Labels</th><th>Last scrape</th><th>Duration</th><th>Error</th></tr></thead><tbody>" +
-      (rows || "<tr><td colspan=\"6\" class=\"muted\">no targets</td></tr>") + "</tbody></table>");
+    "<p class=\"muted\">" + (summary || "no scrape pools") + "</p>" + pager(d) + "<table id=\"targets-table\"><thead><tr><th>Endpoint</th><th>State</th><th>Labels</th><th>Last scrape</th><th>Duration</th><th>Error</th></tr></thead><tbody>" +
+      (rows || "<tr><td colspan=\"6\" class=\"muted\">no targets</td></tr>") + "</tbody></table>" + (d.pages > 1 ? pager(d) : ""));
 };
 
 var openSteps = {}; // key → steps HTML (or "" while loading)
@@ -201,7 +212,7 @@ function stepsHtml(steps, input) {
 }
 async function loadSteps(key, pool, disc) {
   try {
-    var d = await getJson("/api/v1/targets/relabel_steps?scrapePool=" + encodeURIComponent(pool) + "&labels=" + encodeURIComponent(JSON.stringify(disc)));
+    var d = await getJson("/api/v1/targets/relabel_steps?scrapePool=" + encodeURIComponent(pool) + "&labels=" + encodeURIComponent(JSON.stringify(disc)), true);
     openSteps[key] = stepsHtml(d.steps, disc);
   } catch (e) {
     openSteps[key] = "<span class=\"err\">" + esc(e.message) + "</span>";
@@ -221,8 +232,8 @@ PAGES.sd = async function () {
   renderInto(
     controls(d, "<label>Show " + select("show", [["", "active and dropped"], ["active", "active"], ["dropped", "dropped"]]) + "</label>"),
     "<p class=\"muted\">" + d.pools.map(function (p) { return esc(p.name) + ": " + (p.up + p.down + p.unknown) + " active, " + p.dropped + " dropped"; }).join(" · ") +
-      ". Click a target to see its relabel steps.</p><table id=\"sd-table\"><thead><tr><th>Pool</th><th>Discovered labels</th><th>Target labels</th></tr></thead><tbody>" +
-      (rows || "<tr><td colspan=\"3\" class=\"muted\">no targets</td></tr>") + "</tbody></table>");
+      ". Click a target to see its relabel steps.</p>" + pager(d) + "<table id=\"sd-table\"><thead><tr><th>Pool</th><th>Discovered labels</th><th>Target labels</th></tr></thead><tbody>" +
+      (rows || "<tr><td colspan=\"3\" class=\"muted\">no targets</td></tr>") + "</tbody></table>" + (d.pages > 1 ? pager(d) : ""));
   var items = d.items;
   document.querySelectorAll("tr.sd-target").forEach(function (tr, i) {
     tr.onclick = function () {
@@ -310,15 +321,19 @@ PAGES.status = async function () {
 var timer = null;
 async function refresh() {
   clearTimeout(timer);
+  var mine = ++gen;
+  // A hidden tab does not poll; becoming visible refreshes at once.
+  if (document.hidden) return;
   try {
     await PAGES[PAGE]();
     $("status-line").textContent = "updated " + new Date().toLocaleTimeString();
     $("status-line").className = "muted";
   } catch (e) {
+    if (e === SUPERSEDED || mine !== gen) return;
     $("status-line").textContent = "refresh failed: " + e.message;
     $("status-line").className = "err";
   }
-  timer = setTimeout(refresh, REFRESH_MS);
+  if (mine === gen) timer = setTimeout(refresh, REFRESH_MS);
 }
 document.addEventListener("visibilitychange", function () { if (!document.hidden) refresh(); });
 refresh();

@@ -181,11 +181,26 @@ export async function planBuild(opts: PlanOptions): Promise<BuildPlan> {
   } else {
     const { value, module } = await readSiteConfig(opts.config);
     const config = resolveConfig(value, { source: opts.config });
-    const p: Permissions = await computePermissions(config, {
-      storagePath: opts.storagePath,
-      listenAddress: opts.listenAddress,
-      relative: true,
-    });
+    // Relative paths stay relative in the binary (resolved where it runs), but the file_sd
+    // files whose targets go into --allow-net are read where the config lies.
+    const cwd = Deno.cwd();
+    let p: Permissions;
+    Deno.chdir(dirname(resolve(opts.config)));
+    try {
+      p = await computePermissions(config, {
+        storagePath: opts.storagePath,
+        listenAddress: opts.listenAddress,
+        relative: true,
+      });
+    } finally {
+      Deno.chdir(cwd);
+    }
+    if (p.read.some((r) => !isAbsolute(r))) {
+      notes.push(
+        "the config names relative paths; a site binary resolves them against the directory it " +
+          "runs in (systemd: WorkingDirectory=), not the config's: prefer absolute paths",
+      );
+    }
     perms = permissionFlags(p);
     notes.push(...p.notes);
     if (config.scrapeConfigs.some((j) => j.fileSdConfigs.length > 0)) {

@@ -157,7 +157,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "wal: crash loop — 20 SIGKILLs at random moments during scrape and send; every restart succeeds, the WAL stays under its cap, nothing committed is lost",
+    "wal: crash loop — 20 SIGKILLs at random moments (during start-up and replay, scrape, send and truncation); every restart succeeds, the WAL stays under its cap, nothing committed is lost",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -189,10 +189,20 @@ Deno.test({
         "--storage.agent.wal-truncate-frequency=1s",
       ];
       const kills: number[] = [];
+      let early = 0;
+      let startMs = 0;
       for (let i = 0; i < KILLS; i++) {
+        const t0 = performance.now();
         agent = new AgentProc(cfg, data, flags);
-        await agent.ready(20_000); // every restart succeeds
-        await sleep(300 + random() * 2200);
+        if (i % 4 === 3) {
+          // While starting: loading the config, replaying and repairing the WAL, first truncation.
+          await sleep(random() * startMs * 1.2);
+          if (!agent.proc.output().includes('msg="agent started"')) early++;
+        } else {
+          await agent.ready(20_000); // every restart succeeds
+          startMs = performance.now() - t0;
+          await sleep(random() * 2500);
+        }
         kills.push(target.scrapes);
         const st = await agent.kill();
         assertEquals(st.signal, "SIGKILL");
@@ -215,7 +225,7 @@ Deno.test({
       const bound = KILLS * (BATCH + 2 * (SERIES + 10));
       assert(dup <= bound, `${dup} samples delivered twice (bound ${bound})`);
       note(
-        `crash loop (seed ${seed}): ${final} scrapes, ${KILLS} kills, lost ${gone.length} ` +
+        `crash loop (seed ${seed}): ${final} scrapes, ${KILLS} kills (${early} before ready), lost ${gone.length} ` +
           `in-flight scrapes, duplicates ${dup} (bound ${bound}), max WAL ${maxDisk} B (cap ${CAP})`,
       );
     } catch (e) {

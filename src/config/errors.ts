@@ -23,9 +23,14 @@ export interface ConfigIssue {
   column?: number;
 }
 
+/** Most issues a {@link ConfigError}'s message lists (`issues` has them all). */
+export const MAX_LISTED_ISSUES = 100;
+
 /**
  * A config could not be loaded or is invalid. Carries every problem found,
- * not just the first; the message lists them all.
+ * not just the first; the message lists them all, up to
+ * {@link MAX_LISTED_ISSUES} (a broken or hostile file can have thousands, and
+ * the message goes into a log line and the reload API's answer).
  *
  * Issues located in a file read `prometheus.yml:7:5: <message>` (the message
  * then names the field itself); others read `<path>: <message>`.
@@ -59,8 +64,11 @@ function formatMessage(issues: ConfigIssue[], source: string | undefined): strin
   const head = source === undefined ? "invalid config" : `config ${source}`;
   if (issues.length === 0) return head;
   if (issues.length === 1) return `${head}: ${formatIssue(issues[0])}`;
-  return `${head}: ${issues.length} problems:\n` +
-    issues.map((i) => `  - ${formatIssue(i)}`).join("\n");
+  const listed = issues.slice(0, MAX_LISTED_ISSUES).map((i) => `  - ${formatIssue(i)}`);
+  if (issues.length > MAX_LISTED_ISSUES) {
+    listed.push(`  - … and ${issues.length - MAX_LISTED_ISSUES} more`);
+  }
+  return `${head}: ${issues.length} problems:\n` + listed.join("\n");
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -8,45 +8,15 @@
  * denied is denied by the sandbox, not by its parent.
  */
 
-import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../testing/assert.ts";
 import { ConfigError } from "./errors.ts";
 import { configRoot, explainFailure, loadConfig, sandboxReadPaths } from "./load.ts";
-import type { ResolvedConfig } from "./types.ts";
+import { DENO_JSON, harness, type LoadResult, type LoadStep, ROOT, TESTDATA } from "./testutil.ts";
 
-const CONFIG_DIR = dirname(fileURLToPath(import.meta.url));
-const TESTDATA = `${CONFIG_DIR}/testdata`;
-const ROOT = dirname(dirname(CONFIG_DIR));
-const DENO_JSON = `${ROOT}/deno.json`;
-const HARNESS = `${TESTDATA}/load_main.ts`;
 const MOD_URL = new URL("../../mod.ts", import.meta.url).href;
 
-type Result =
-  | { ok: true; config: ResolvedConfig; source: string; kind: "ts" | "yaml" }
-  | { ok: false; name: string; message: string; issues?: { path: string; message: string }[] };
-
-type Step = { load: string; timeoutMs?: number } | { write: string; text: string };
-
-/** Runs the harness in a child process; returns one result per load step. */
-async function harness(
-  steps: Step[],
-  opts: { cwd: string; flags?: string[] },
-): Promise<{ code: number; results: Result[]; stderr: string }> {
-  const flags = opts.flags ?? ["--unstable-worker-options", "-A", "--config", DENO_JSON];
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-lock", ...flags, HARNESS, JSON.stringify(steps)],
-    cwd: opts.cwd,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = new TextDecoder().decode(out.stdout);
-  const stderr = new TextDecoder().decode(out.stderr);
-  const results = stdout.trim() === ""
-    ? []
-    : stdout.trim().split("\n").map((l) => JSON.parse(l) as Result);
-  return { code: out.code, results, stderr };
-}
+type Result = LoadResult;
+type Step = LoadStep;
 
 function errorOf(r: Result | undefined): string {
   assert(r !== undefined, "missing result");

@@ -8,6 +8,7 @@
 
 import { stringify } from "yaml";
 import { formatDuration } from "../model/duration.ts";
+import { redactUrl } from "../util/redact.ts";
 import { DEFAULT_REPLICA_LABEL } from "./resolve.ts";
 import type { ResolvedConfig } from "./types.ts";
 
@@ -23,6 +24,9 @@ const YAML_KEYS: Record<string, string> = {
   metadata: "metadata_config",
   retryOnHttp429: "retry_on_http_429",
 };
+
+/** URL-valued keys whose userinfo password is hidden (as Go's `url.Redacted`). */
+const URL_KEYS = new Set(["url", "proxyUrl", "tokenUrl"]);
 
 /** Prometheus' placeholder for a hidden secret. */
 export const SECRET = "<secret>";
@@ -46,7 +50,9 @@ export function renderConfigYaml(config: ResolvedConfig): string {
 function toYamlShape(v: unknown, key = ""): unknown {
   if (Array.isArray(v)) return v.map((x) => toYamlShape(x));
   if (v === null || typeof v !== "object") {
-    return SECRET_KEYS.has(key) && typeof v === "string" && v !== "" ? SECRET : v;
+    if (typeof v !== "string" || v === "") return v;
+    if (SECRET_KEYS.has(key)) return SECRET;
+    return URL_KEYS.has(key) ? redactUrl(v) : v;
   }
   const out: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(v as Record<string, unknown>)) {

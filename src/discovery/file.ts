@@ -12,10 +12,11 @@
  * is by content, so a re-read that finds the same targets is silent.
  *
  * Each file's groups have source `<path>:<index>` and the label
- * `__meta_filepath`. A file that cannot be read or parsed keeps its last good
- * groups, is logged with its path (and line, where known) and counts in
- * `prometheus_sd_file_read_errors_total`. A file that no longer exists or no
- * longer matches is dropped.
+ * `__meta_filepath`. A file that cannot be read or parsed, or is over a
+ * limit of {@link DOCUMENT_LIMITS} (16 MiB, checked before it is read;
+ * 100,000 targets), keeps its last good groups, is logged with its path (and
+ * line, where known) and counts in `prometheus_sd_file_read_errors_total`. A
+ * file that no longer exists or no longer matches is dropped.
  *
  * @module
  */
@@ -24,7 +25,13 @@ import type { ResolvedFileSdConfig } from "../config/types.ts";
 import type { Registry } from "../metrics/registry.ts";
 import { type Clock, realClock } from "../util/clock.ts";
 import { log } from "../util/log.ts";
-import { decodeJsonGroups, decodeYamlGroups } from "./groups.ts";
+import {
+  decodeJsonGroups,
+  decodeYamlGroups,
+  DOCUMENT_LIMITS,
+  type DocumentLimits,
+  TargetGroupError,
+} from "./groups.ts";
 import { createFileSdMetrics, type FileSdMetrics } from "./metrics.ts";
 import { errorMessage, refreshLoop, Wakeup } from "./refresh.ts";
 import type { Discoverer, DiscoveryResult, TargetGroup } from "./types.ts";
@@ -44,6 +51,8 @@ export interface FileDiscovererOptions {
   settleMs?: number;
   /** Watch the directories for changes. @default true */
   watch?: boolean;
+  /** Lower document limits (tests). @default DOCUMENT_LIMITS */
+  limits?: Partial<DocumentLimits>;
 }
 
 interface Pattern {
@@ -171,7 +180,7 @@ export class FileDiscoverer implements Discoverer {
     const next = new Map<string, TargetGroup[]>();
     for (const file of [...files].sort()) {
       try {
-        const { groups, mtime } = await readFile(file);
+        const { groups, mtime } = await readFile(file, this.#opts.limits ?? {});
         next.set(file, groups);
         this.#metrics.mtime(file, mtime);
       } catch (e) {
@@ -205,17 +214,57 @@ function closeWatcher(w: Deno.FsWatcher): void {
 }
 
 /** Reads and decodes one file. */
-async function readFile(file: string): Promise<{ groups: TargetGroup[]; mtime: number }> {
+async function readFile(
+  file: string,
+  limits: Partial<DocumentLimits>,
+): Promise<{ groups: TargetGroup[]; mtime: number }> {
   const stat = await Deno.stat(file);
   if (stat.isDirectory) throw new Error("is a directory");
-  const text = await Deno.readTextFile(file);
-  const raw = /\.json$/i.test(file) ? decodeJsonGroups(text) : decodeYamlGroups(text);
+  const max = limits.bytes ?? DOCUMENT_LIMITS.bytes;
+  if (stat.size > max) throw tooLarge(stat.size, max);
+  const text = await readCapped(file, max);
+  const opts = { limits };
+  const raw = /\.json$/i.test(file) ? decodeJsonGroups(text, opts) : decodeYamlGroups(text, opts);
   const groups = raw.map((g, i) => ({
     source: `${file}:${i}`,
     targets: g.targets.map((address) => ({ __address__: address })),
     labels: { ...g.labels, [FILEPATH_LABEL]: file },
   }));
   return { groups, mtime: (stat.mtime?.getTime() ?? 0) / 1000 };
+}
+
+function tooLarge(size: number | null, max: number): TargetGroupError {
+  return new TargetGroupError(
+    `file ${
+      size === null ? "grew" : `of ${size} bytes is`
+    } over the ${max}-byte limit of a file_sd file`,
+  );
+}
+
+/**
+ * The file as text (invalid UTF-8 replaced, as `Deno.readTextFile` does),
+ * failing once more than `max` bytes were read: a file may grow after its
+ * size was checked.
+ */
+async function readCapped(file: string, max: number): Promise<string> {
+  using f = await Deno.open(file, { read: true });
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const buf = new Uint8Array(Math.min(1 << 20, max + 1 - size));
+    const n = await f.read(buf);
+    if (n === null) break;
+    size += n;
+    if (size > max) throw tooLarge(null, max);
+    chunks.push(n === buf.length ? buf : buf.subarray(0, n));
+  }
+  const all = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    all.set(c, off);
+    off += c.length;
+  }
+  return new TextDecoder().decode(all);
 }
 
 const GLOB = /[*?[]/;

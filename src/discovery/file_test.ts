@@ -264,6 +264,59 @@ Deno.test("file_sd: an empty file has no groups; a missing plain path is no erro
   });
 });
 
+Deno.test("file_sd: a file over the size or target limit keeps its last good targets and is counted", async (t) => {
+  await withDir(async (dir) => {
+    const registry = new Registry();
+    const file = `${dir}/t.json`;
+    const d = new FileDiscoverer({ files: [file], refreshIntervalMs: 1000 }, {
+      job: "j",
+      registry,
+      limits: { bytes: 200, targets: 3 },
+    });
+    const signal = new AbortController().signal;
+    await Deno.writeTextFile(file, targetsJson("10.0.0.1:80"));
+    assertEquals((await d.discoverOnce(signal)).errors, []);
+    const steps: [string, () => Promise<void>, string][] = [
+      [
+        "over the byte limit",
+        () => Deno.writeTextFile(file, targetsJson("10.0.0.9:80".padEnd(300, "0"))),
+        "over the 200-byte limit of a file_sd file",
+      ],
+      [
+        "over the target limit",
+        () => Deno.writeTextFile(file, targetsJson("a:1", "b:1", "c:1", "d:1")),
+        "4 targets, more than the limit of 3",
+      ],
+    ];
+    let errors = 0;
+    for (const [name, write, want] of steps) {
+      await t.step(name, async () => {
+        await write();
+        const r = await d.discoverOnce(signal);
+        assertEquals(r.errors.length, 1);
+        assertStringIncludes(r.errors[0], `${file}: `);
+        assertStringIncludes(r.errors[0], want);
+        assertEquals(r.groups.flatMap((g) => g.targets), [{ __address__: "10.0.0.1:80" }]);
+        assertStringIncludes(registry.expose(), `prometheus_sd_file_read_errors_total ${++errors}`);
+      });
+    }
+    await t.step("a 50 MB file is refused by its size, without reading it", async () => {
+      // Sparse: 50 MB that do not exist on disk, and would not parse.
+      const big = `${dir}/big.json`;
+      await Deno.writeTextFile(big, "[");
+      await Deno.truncate(big, 50_000_000);
+      const r = await new FileDiscoverer({ files: [big], refreshIntervalMs: 1000 }, {
+        job: "j",
+        registry,
+      }).discoverOnce(signal);
+      assertEquals(r.groups, []);
+      assertEquals(r.errors, [
+        `${big}: file of 50000000 bytes is over the 16777216-byte limit of a file_sd file`,
+      ]);
+    });
+  });
+});
+
 Deno.test("globRegExp follows Go's filepath.Match for one path element", async (t) => {
   const table: [string, string, boolean][] = [
     ["*.json", "a.json", true],

@@ -10,10 +10,20 @@
  * scalars keep their source text: `port: 010` is the label value "010").
  * Errors name the group and, where known, the line.
  *
+ * A document is bounded (see {@link DOCUMENT_LIMITS}) so that a hostile or
+ * runaway source costs bounded memory: its size in bytes (checked by the
+ * reader, file.ts or http.ts), its number of targets, and, before anything is
+ * built, its structure: JSON objects and lists (about 100 bytes each in
+ * `JSON.parse`), YAML nodes (about 1 KiB each in the `yaml` parser, which
+ * builds a full document tree). A document over a limit is rejected with a
+ * {@link TargetGroupError} like a syntax error: the source keeps its last good
+ * targets. Prometheus has none of these limits; they are far above what one
+ * agent can scrape.
+ *
  * @module
  */
 
-import { isSeq, LineCounter, parseDocument } from "yaml";
+import { CST, isSeq, Lexer, LineCounter, parseDocument } from "yaml";
 import { withoutProcessEnv } from "../config/prometheus.ts";
 
 /** One decoded group, before it gets a source. */
@@ -27,14 +37,47 @@ export class TargetGroupError extends Error {
   override name = "TargetGroupError";
 }
 
+/** Bounds on one discovery document (a file_sd file or an http_sd response). */
+export interface DocumentLimits {
+  /** Size in bytes (enforced by the reader: file.ts, http.ts). */
+  bytes: number;
+  /** Targets over all groups. */
+  targets: number;
+  /** JSON objects and lists, counted before parsing. */
+  jsonContainers: number;
+  /** YAML nodes (scalars, aliases, sequence items, keys, values, flow collections), counted before parsing. */
+  yamlNodes: number;
+}
+
+/**
+ * The limits of every discovery document: 16 MiB, 100,000 targets, 500,000
+ * JSON objects and lists, 250,000 YAML nodes (a block list of targets takes
+ * two per target: the item and its scalar). Each keeps the memory a document
+ * costs while it is decoded to a few hundred MB at most.
+ */
+export const DOCUMENT_LIMITS: Readonly<DocumentLimits> = Object.freeze({
+  bytes: 16 << 20,
+  targets: 100_000,
+  jsonContainers: 500_000,
+  yamlNodes: 250_000,
+});
+
 /** Options of the decoders. */
 export interface DecodeOptions {
   /** Every group must have a `targets` list (http_sd). @default false */
   requireTargets?: boolean;
+  /** Lower limits (tests). @default DOCUMENT_LIMITS */
+  limits?: Partial<DocumentLimits>;
 }
 
 /** Decodes a JSON target-group list. */
 export function decodeJsonGroups(text: string, opts: DecodeOptions = {}): RawGroup[] {
+  const maxContainers = opts.limits?.jsonContainers ?? DOCUMENT_LIMITS.jsonContainers;
+  if (jsonContainersOver(text, maxContainers)) {
+    throw new TargetGroupError(
+      `document has more than ${maxContainers} JSON objects and lists (the limit of one document)`,
+    );
+  }
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -49,6 +92,12 @@ const MAX_ALIASES = 1000;
 
 /** Decodes a YAML target-group list. An empty document is an empty list. */
 export function decodeYamlGroups(text: string, opts: DecodeOptions = {}): RawGroup[] {
+  const maxNodes = opts.limits?.yamlNodes ?? DOCUMENT_LIMITS.yamlNodes;
+  if (yamlNodesOver(text, maxNodes)) {
+    throw new TargetGroupError(
+      `document has more than ${maxNodes} YAML nodes (the limit of one document)`,
+    );
+  }
   const lc = new LineCounter();
   const doc = withoutProcessEnv(() =>
     parseDocument(text, {
@@ -94,6 +143,17 @@ function checkGroups(
 ): RawGroup[] {
   if (!Array.isArray(v)) {
     throw new TargetGroupError(`expected a list of target groups, got ${kind(v)}`);
+  }
+  const maxTargets = opts.limits?.targets ?? DOCUMENT_LIMITS.targets;
+  let total = 0;
+  for (const g of v) {
+    const t = isObject(g) && Object.hasOwn(g, "targets") ? g.targets : undefined;
+    if (Array.isArray(t)) total += t.length;
+  }
+  if (total > maxTargets) {
+    throw new TargetGroupError(
+      `document has ${total} targets, more than the limit of ${maxTargets} per document`,
+    );
   }
   return v.map((g, i) => {
     const at = `group ${i}${where(i)}`;
@@ -143,6 +203,46 @@ function checkGroups(
     }
     return { targets, labels };
   });
+}
+
+/** Whether a JSON text has more than `max` objects and lists (`{` and `[` outside strings). */
+function jsonContainersOver(text: string, max: number): boolean {
+  // Each object or list takes a character: a shorter text cannot be over.
+  if (text.length <= max) return false;
+  let n = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if ((c === 0x7b || c === 0x5b) && ++n > max) return true;
+  }
+  return false;
+}
+
+/** YAML tokens that become (part of) a node of the document tree. */
+const YAML_NODE_TOKENS = new Set<string | null>([
+  "scalar",
+  "alias",
+  "block-scalar-header",
+  "seq-item-ind",
+  "explicit-key-ind",
+  "map-value-ind",
+  "flow-map-start",
+  "flow-seq-start",
+]);
+
+/** Whether a YAML text has more than `max` nodes, counted with the lexer (no tree is built). */
+function yamlNodesOver(text: string, max: number): boolean {
+  // The lexer yields at most a few node tokens per character: short texts need no count.
+  if (text.length * 8 <= max) return false;
+  let n = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (YAML_NODE_TOKENS.has(CST.tokenType(token)) && ++n > max) return true;
+  }
+  return false;
 }
 
 function kind(v: unknown): string {

@@ -5,8 +5,11 @@
  * application/json`, `X-Prometheus-Refresh-Interval-Seconds`, the job's
  * basic auth or authorization and the configured `httpHeaders`. A response is
  * used only when it is status 200, has content type `application/json`
- * (optionally with `charset=utf-8`), is at most `maxBodyBytes`, arrives
- * within the timeout, and is a JSON list of groups that each have `targets`.
+ * (optionally with `charset=utf-8`), is at most `maxBodyBytes` (16 MiB;
+ * Prometheus has no limit, but an endless or enormous answer must not exhaust
+ * memory: the body is read in chunks and abandoned at the limit), arrives
+ * within the timeout, and is a JSON list of groups that each have `targets`,
+ * within the other limits of {@link DOCUMENT_LIMITS} (100,000 targets).
  * Anything else is a failure: it is logged, counted in
  * `prometheus_sd_http_failures_total` and `prometheus_sd_refresh_failures_total`,
  * and the last good groups stay.
@@ -21,7 +24,7 @@ import type { Registry } from "../metrics/registry.ts";
 import { type Clock, realClock } from "../util/clock.ts";
 import { authorizationHeader, readSecret } from "../util/httpauth.ts";
 import { log } from "../util/log.ts";
-import { decodeJsonGroups } from "./groups.ts";
+import { decodeJsonGroups, DOCUMENT_LIMITS, type DocumentLimits } from "./groups.ts";
 import { createHttpSdMetrics, createRefreshMetrics, type RefreshMetrics } from "./metrics.ts";
 import { errorMessage, refreshLoop } from "./refresh.ts";
 import type { Discoverer, DiscoveryResult, TargetGroup } from "./types.ts";
@@ -31,8 +34,8 @@ const logger = log("discovery");
 /** The label holding the URL a target came from. */
 export const URL_LABEL = "__meta_url";
 
-/** Largest response accepted by default. */
-export const DEFAULT_MAX_BODY_BYTES = 16 << 20;
+/** Largest response accepted by default: the document limit, 16 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = DOCUMENT_LIMITS.bytes;
 
 /** `application/json`, optionally with a UTF-8 charset parameter. */
 const JSON_CONTENT_TYPE = /^application\/json(?:;\s*charset=(?:utf-8|"utf-8"))?$/i;
@@ -50,6 +53,8 @@ export interface HttpDiscovererOptions {
   maxBodyBytes?: number;
   /** How long one request may take. @default the refresh interval */
   timeoutMs?: number;
+  /** Lower limits on targets and structure (tests). @default DOCUMENT_LIMITS */
+  limits?: Partial<DocumentLimits>;
 }
 
 /** Fetches target groups from one URL. */
@@ -144,7 +149,10 @@ export class HttpDiscoverer implements Discoverer {
         throw new Error(`unsupported content type ${JSON.stringify(type)} (want application/json)`);
       }
       const text = await readCapped(res, this.#opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
-      const raw = decodeJsonGroups(text, { requireTargets: true });
+      const raw = decodeJsonGroups(text, {
+        requireTargets: true,
+        limits: this.#opts.limits,
+      });
       return raw.map((g, i) => ({
         source: `${cfg.url}:${i}`,
         targets: g.targets.map((address) => ({ __address__: address })),

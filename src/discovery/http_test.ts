@@ -17,7 +17,8 @@ type Mode =
   | "huge-streamed"
   | "201"
   | "redirect"
-  | "bad-utf8";
+  | "bad-utf8"
+  | "many-targets";
 
 const GOOD = [
   { targets: ["10.0.0.1:9100", "10.0.0.2:9100"], labels: { env: "prod" } },
@@ -78,6 +79,8 @@ function startServer() {
         return Response.json(GOOD, { status: 201 });
       case "redirect":
         return Response.redirect(new URL("/moved", req.url), 302);
+      case "many-targets":
+        return Response.json([{ targets: ["a:1", "b:1", "c:1"] }, { targets: ["d:1", "e:1"] }]);
       case "bad-utf8":
         return new Response(new Uint8Array([0x5b, 0xff, 0x5d]), {
           headers: { "Content-Type": "application/json" },
@@ -110,6 +113,7 @@ Deno.test("http_sd: every kind of bad answer fails the refresh and keeps the las
     registry,
     timeoutMs: 300,
     maxBodyBytes: 100_000,
+    limits: { targets: 4 },
   });
   const signal = new AbortController().signal;
   try {
@@ -139,6 +143,7 @@ Deno.test("http_sd: every kind of bad answer fails the refresh and keeps the las
       ["201", "server returned HTTP status 201"],
       ["redirect", "server returned HTTP status 302"],
       ["bad-utf8", "not valid UTF-8"],
+      ["many-targets", "5 targets, more than the limit of 4 per document"],
     ];
     let failures = 0;
     for (const [mode, want] of table) {

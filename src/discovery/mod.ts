@@ -31,6 +31,7 @@ export {
 } from "./manager.ts";
 export { StaticDiscoverer } from "./static.ts";
 export { FileDiscoverer, type FileDiscovererOptions, FILEPATH_LABEL } from "./file.ts";
+export { DOCUMENT_LIMITS, type DocumentLimits, TargetGroupError } from "./groups.ts";
 export { HttpDiscoverer, type HttpDiscovererOptions, URL_LABEL } from "./http.ts";
 export {
   DNS_MX_TARGET_LABEL,

@@ -9,6 +9,7 @@
  */
 
 import { basicAuthHeader, type RequestAuth, requestAuth } from "../util/httpauth.ts";
+import { redactUrl } from "../util/redact.ts";
 import type { RemoteWriteMessage, ResolvedRemoteWrite } from "../config/types.ts";
 import { ScrapeHttpClient } from "../scrape/http.ts";
 
@@ -283,17 +284,6 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
   const at = Date.parse(v);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - nowMs);
-}
-
-/** The URL with its password replaced by `xxxxx` (as displayed in logs and metric labels). */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== "") u.password = "xxxxx";
-    return u.toString();
-  } catch {
-    return url;
-  }
 }
 
 /** Reads the body, keeping the first `keep` bytes as text; discards (at most 1 MiB of) the rest. */

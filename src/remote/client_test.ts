@@ -2,13 +2,13 @@ import {
   classifyStatus,
   parseRetryAfter,
   parseWritten,
-  redactUrl,
   RemoteWriteClient,
   type SendResult,
   type WrittenCounts,
 } from "./client.ts";
 import { assert, assertEquals, rwConfig } from "./test_util.ts";
 import type { ResolvedRemoteWrite } from "../config/types.ts";
+import { redactUrl } from "../util/redact.ts";
 
 const BODY = new Uint8Array([1, 2, 3]);
 const NOW = Date.parse("2026-08-21T12:00:00Z");

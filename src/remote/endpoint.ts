@@ -16,10 +16,10 @@
  *   means a 1.x receiver that ignored the Content-Type: the batch counts as
  *   failed and is not retried.
  * - 5xx, network errors and (with `retry_on_http_429`) 429 are retried with
- *   exponential backoff from `min_backoff` to `max_backoff`; `Retry-After`
- *   (seconds or HTTP date) replaces the backoff, capped at
+ *   exponential backoff from `min_backoff` to `max_backoff`; a positive
+ *   `Retry-After` (seconds or HTTP date) replaces the backoff, capped at
  *   `max(max_backoff, 5m)` so a confused receiver cannot park the endpoint
- *   for hours.
+ *   for hours; one of 0 or in the past leaves the backoff (no retry storm).
  * - 413 splits the batch in halves sent one after the other (recursively);
  *   a single item, or a body under `MIN_SPLIT_BODY_BYTES` (no receiver limits
  *   bodies that small, so size is not the problem), is dropped as failed.
@@ -812,17 +812,13 @@ export class RemoteEndpoint {
         return "done";
       }
       this.#add("retried", n);
-      let delay = backoff;
-      if (res.retryAfterMs !== undefined) {
-        const cap = Math.max(q.maxBackoffMs, MAX_RETRY_AFTER_MS);
-        delay = Math.min(res.retryAfterMs, cap);
-        if (res.retryAfterMs > cap) {
-          logger.warn("Retry-After is longer than the cap; waiting the cap", {
-            ...props,
-            retryAfterMs: res.retryAfterMs,
-            capMs: cap,
-          });
-        }
+      const { delay, capMs } = retryDelay(backoff, res.retryAfterMs, q.maxBackoffMs);
+      if (capMs !== undefined) {
+        logger.warn("Retry-After is longer than the cap; waiting the cap", {
+          ...props,
+          retryAfterMs: res.retryAfterMs,
+          capMs,
+        });
       }
       // Resharding would not help a receiver that asks to slow down.
       this.#reshardAfter = Math.max(this.#reshardAfter, this.#clock.now() + 2 * delay);
@@ -993,14 +989,29 @@ export class RemoteEndpoint {
         return;
       }
       m.metadataRetried.inc(n);
-      const delay = res.retryAfterMs === undefined
-        ? backoff
-        : Math.min(res.retryAfterMs, Math.max(q.maxBackoffMs, MAX_RETRY_AFTER_MS));
+      const { delay } = retryDelay(backoff, res.retryAfterMs, q.maxBackoffMs);
       logger.debug("metadata request failed, retrying", { ...props, retryInMs: delay });
       await this.#clock.sleep(delay, signal).catch(() => {});
       backoff = Math.min(backoff * 2, q.maxBackoffMs);
     }
   }
+}
+
+/**
+ * The wait before the next attempt: a positive `Retry-After` replaces the
+ * backoff, capped at `max(maxBackoff, MAX_RETRY_AFTER_MS)` (`capMs` is set
+ * when the cap applied). A `Retry-After` of 0 or in the past means the usual
+ * backoff, as in Prometheus: a receiver answering a storm of requests with
+ * `Retry-After: 0` must not get an immediate retry storm back.
+ */
+function retryDelay(
+  backoffMs: number,
+  retryAfterMs: number | undefined,
+  maxBackoffMs: number,
+): { delay: number; capMs?: number } {
+  if (retryAfterMs === undefined || retryAfterMs <= 0) return { delay: backoffMs };
+  const cap = Math.max(maxBackoffMs, MAX_RETRY_AFTER_MS);
+  return retryAfterMs > cap ? { delay: cap, capMs: cap } : { delay: retryAfterMs };
 }
 
 /** Per-kind drop counts of one chunk. */

@@ -397,7 +397,10 @@ Deno.test("endpoint RW1: metadata requests every send_interval, batched, retried
     config: { metadata: { sendIntervalMs: 1_000, maxSamplesPerSend: 2 } },
     deps: { metadata: () => families },
     respond: (_i, body) => {
-      if (body.metadata > 0 && ++metadataCalls === 1) return new Response(null, { status: 503 });
+      // Retry-After: 0 means the usual backoff (30 ms below), not an immediate retry.
+      if (body.metadata > 0 && ++metadataCalls === 1) {
+        return new Response(null, { status: 503, headers: { "retry-after": "0" } });
+      }
       return accept(body);
     },
     auto: false,

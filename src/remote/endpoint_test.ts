@@ -275,6 +275,29 @@ Deno.test("endpoint: Retry-After overrides the backoff", async () => {
   }
 });
 
+Deno.test("endpoint: Retry-After of 0 or in the past falls back to the backoff (no retry storm)", async () => {
+  let calls = 0;
+  const past = new Date(T0 - 60_000).toUTCString();
+  const s = await setup({
+    queue: { minBackoffMs: 30, maxBackoffMs: 100 },
+    respond: () => {
+      calls++;
+      if (calls === 1) return new Response(null, { status: 503, headers: { "retry-after": "0" } });
+      if (calls === 2) return new Response(null, { status: 503, headers: { "retry-after": past } });
+      return new Response(null, { status: 204 });
+    },
+  });
+  try {
+    s.wal.append(samples(3));
+    await waitFor(() => s.ep.status().samplesSent === 3, "sent");
+    assertEquals(s.rx.requests.map((r) => r.status), [503, 503, 204]);
+    // As Prometheus: only a positive Retry-After replaces the backoff.
+    assertEquals(s.clock.requested.filter((ms) => ms !== 5000 && ms !== 10_000), [30, 60]);
+  } finally {
+    await s.teardown();
+  }
+});
+
 Deno.test("endpoint: a permanent 400 drops the batch and moves on", async () => {
   let calls = 0;
   const s = await setup({

@@ -22,7 +22,6 @@ export {
   CONTENT_TYPES,
   parseRetryAfter,
   parseWritten,
-  redactUrl,
   REMOTE_WRITE_VERSION_1,
   REMOTE_WRITE_VERSION_2,
   RemoteWriteClient,
@@ -53,3 +52,4 @@ export {
   WriteBatch,
 } from "./codec.ts";
 export type { Clock } from "../util/clock.ts";
+export { redactUrl } from "../util/redact.ts";

@@ -7,7 +7,10 @@
  *   `fallback_scrape_protocol` for a missing, unparsable or foreign type (without
  *   one, such a scrape fails);
  * - the body read as a stream and abandoned once it reaches `body_size_limit`
- *   (counted after decompression, as Prometheus does);
+ *   (counted after decompression, as Prometheus does), or grows past
+ *   {@link MAX_BODY_BYTES} (512 MiB, more than a string holds) without one;
+ *   a text body is returned decoded, a huge one decoded while it arrives, and
+ *   a body past 16 MiB waits at a hook for its turn (see `largebody.ts`);
  * - gzip decoded exactly once: Deno's fetch decodes a gzip response itself when
  *   the request accepted gzip (keeping the `Content-Encoding` header), and not
  *   when it sent `Accept-Encoding: identity`; Prometheus decodes any response
@@ -19,6 +22,7 @@
  */
 
 import type { ResolvedScrapeConfig, ScrapeProtocol } from "../config/types.ts";
+import { BodyDecoder } from "./textparse/decode.ts";
 
 export { decodeBody } from "./textparse/decode.ts";
 
@@ -230,44 +234,98 @@ export function protocolFor(
 // ---------------------------------------------------------------------------
 // Body
 
-/** The body reached `body_size_limit`. */
+/** The body reached `body_size_limit`, or grew past {@link MAX_BODY_BYTES}. */
 export class BodySizeLimitError extends Error {
-  constructor(readonly limit: number) {
-    super(`body size limit exceeded (limit ${limit} bytes)`);
+  constructor(readonly limit: number, opts: { hard?: boolean } = {}) {
+    super(
+      opts.hard
+        ? `body larger than ${limit} bytes, the most ferry reads (the longest text a string holds); set body_size_limit`
+        : `body size limit exceeded (limit ${limit} bytes)`,
+    );
     this.name = "BodySizeLimitError";
   }
 }
 
+/**
+ * The most body bytes a scrape reads whatever `body_size_limit` says: the
+ * longest string V8 makes (2^29 − 24 UTF-16 code units), so a larger text
+ * body could not be parsed anyway. Without a `body_size_limit`, this bounds
+ * what an endless body costs.
+ */
+export const MAX_BODY_BYTES = 2 ** 29 - 24;
+
 const EMPTY = new Uint8Array(0);
 
+/** Options of {@link readBody}. */
+export interface ReadBodyOptions {
+  /** `body_size_limit`: a body of this many bytes or more (decoded) fails; 0: none. */
+  limit: number;
+  /** gzip-decode the body first. */
+  gunzip: boolean;
+  /** Most bytes read whatever `limit` says. @default MAX_BODY_BYTES */
+  max?: number;
+  /**
+   * Return the body decoded as UTF-8 text (as `decodeBody` does); past
+   * 16 MiB it is decoded piece by piece while it arrives, so a huge body's
+   * bytes are never held whole besides its text (see `BodyDecoder`).
+   */
+  text?: boolean;
+  /**
+   * `wait` is called, and awaited before more is read, once the body has
+   * grown past `bytes` (a scrape waits there for its turn to hold a large
+   * body); a rejection fails the read.
+   */
+  large?: { bytes: number; wait: () => Promise<void> };
+}
+
 /**
- * Reads a response body. With `gunzip` it is gzip-decoded first. With a
- * `limit` > 0, a body of `limit` bytes or more (decoded) fails as soon as the
- * limit is reached, and the rest is not downloaded.
+ * Reads a response body: its bytes, or with `text` the decoded text. With
+ * `gunzip` it is gzip-decoded first. With a `limit` > 0, a body of `limit`
+ * bytes or more (decoded) fails as soon as the limit is reached, and the
+ * rest is not downloaded; so does one of more than `max` bytes (default
+ * {@link MAX_BODY_BYTES}) whatever the limit.
  *
  * @throws {BodySizeLimitError}
  */
+export function readBody(res: Response, opts: ReadBodyOptions & { text: true }): Promise<string>;
+export function readBody(
+  res: Response,
+  opts: ReadBodyOptions & { text?: false },
+): Promise<Uint8Array>;
+export function readBody(res: Response, opts: ReadBodyOptions): Promise<Uint8Array | string>;
 export async function readBody(
   res: Response,
-  opts: { limit: number; gunzip: boolean },
-): Promise<Uint8Array> {
-  if (res.body === null) return EMPTY;
+  opts: ReadBodyOptions,
+): Promise<Uint8Array | string> {
+  const max = opts.max ?? MAX_BODY_BYTES;
+  const text = opts.text ? new BodyDecoder() : null;
+  if (res.body === null) return text ? "" : EMPTY;
   const stream = opts.gunzip ? res.body.pipeThrough(new DecompressionStream("gzip")) : res.body;
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
+  let large = opts.large;
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       total += value.byteLength;
-      if (opts.limit > 0 && total >= opts.limit) throw new BodySizeLimitError(opts.limit);
-      chunks.push(value);
+      if (opts.limit > 0 && total >= opts.limit && opts.limit <= max) {
+        throw new BodySizeLimitError(opts.limit);
+      }
+      if (total > max) throw new BodySizeLimitError(max, { hard: true });
+      if (large !== undefined && total > large.bytes) {
+        await large.wait();
+        large = undefined;
+      }
+      if (text !== null) text.push(value);
+      else chunks.push(value);
     }
   } catch (e) {
     await reader.cancel().catch(() => {});
     throw e;
   }
+  if (text !== null) return text.end();
   if (chunks.length === 1) return chunks[0];
   const out = new Uint8Array(total);
   let at = 0;

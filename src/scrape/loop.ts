@@ -18,20 +18,31 @@
  * stale those it no longer does — the ones the new metric relabeling drops,
  * say — as Prometheus does when it reloads a scrape pool.
  *
+ * Hostile input (tests/hostile_targets_test.ts): samples a scrape leaves out
+ * without failing — a series repeated at the scrape's time (the first
+ * sample is kept, as Prometheus), a sample with its own timestamp not after
+ * its series' last (out of order, as Prometheus Agent), a timestamp beyond
+ * what storage holds — are counted under Prometheus' metric names. Limits
+ * cost no memory per offending item: without metric relabeling the parser
+ * stops keeping labels past `label_limit`, a series past `sample_limit` is
+ * counted but not cached, and a huge series meets the label limits before it
+ * is copied. A body past 16 MiB waits for its turn (`largebody.ts`).
+ *
  * @module
  */
 
-import type { ResolvedScrapeConfig } from "../config/types.ts";
+import type { ResolvedScrapeConfig, ScrapeProtocol } from "../config/types.ts";
 import { Labels, LabelsBuilder, METRIC_NAME } from "../model/labels.ts";
 import { formatDuration } from "../model/duration.ts";
 import { metricKind, type MetricMetadata } from "../model/metadata.ts";
 import { type CompiledRules, relabel } from "../relabel/relabel.ts";
 import type { Appendable, Appender, SeriesRef } from "../storage/types.ts";
 import type { Clock } from "../util/clock.ts";
-import { createParser, type Parser } from "./textparse/mod.ts";
-import type { ScrapeMetrics } from "./metrics.ts";
+import { createParser, type Parser, TooManyLabelsError } from "./textparse/mod.ts";
+import type { DroppedSampleReason, ScrapeMetrics } from "./metrics.ts";
 import { acceptHeader, BodySizeLimitError, protocolFor, readBody } from "./http.ts";
 import { log } from "../util/log.ts";
+import { collectGarbage, LARGE_BODY_BYTES, largeBodies } from "./largebody.ts";
 
 const logger = log("scrape");
 
@@ -81,6 +92,10 @@ interface CacheEntry {
   tracked: boolean;
   /** Iteration in which the entry was created (its ref is only valid once committed). */
   created: number;
+  /** Timestamp of the series' last appended sample (-Infinity: none yet). */
+  lastTs: number;
+  /** The value of `lastTs` before this iteration touched it (restored on rollback). */
+  prevLastTs: number;
 }
 
 /** A series of the predecessor's last scrape, until the successor's first scrape commits. */
@@ -113,8 +128,29 @@ const REPORT_METADATA: readonly MetricMetadata[] = [
   { type: "gauge", help: "Series new in the last scrape.", unit: "" },
 ];
 
+/** Series text longer than this is checked against the label limits before it is looked up. */
+const HUGE_SERIES = 64 * 1024;
+
 /** Entries unseen for this many scrapes leave the cache. */
 const CACHE_KEEP_ITERATIONS = 10;
+
+/**
+ * The largest timestamp magnitude storage holds, in ms (±2^51 − 1, about
+ * 71,000 years; the WAL's limit, see `MAX_TIMESTAMP` in storage/wal/format.ts).
+ */
+export const MAX_TIMESTAMP = 2 ** 51 - 1;
+
+const DROPPED_REASONS: readonly DroppedSampleReason[] = [
+  "duplicate",
+  "out_of_order",
+  "out_of_bounds",
+];
+
+const DROPPED_WHY: Readonly<Record<DroppedSampleReason, string>> = {
+  duplicate: "the same series more than once in one scrape (the first sample is kept)",
+  out_of_order: "a timestamp not after the series' last sample's",
+  out_of_bounds: `a timestamp beyond ±${MAX_TIMESTAMP} ms, which storage cannot hold`,
+};
 
 /** Thrown when a scrape exceeds `sample_limit`. */
 export class SampleLimitError extends Error {
@@ -175,10 +211,23 @@ export class ScrapeLoop {
    * label hash; null once a scrape of this loop committed (or none inherited).
    */
   #inherited: Map<number, InheritedSeries[]> | null = null;
+  /** Releases this loop's hold on the large-body gate (see largebody.ts); null when none. */
+  #largeRelease: (() => void) | null = null;
   /** Net access to the target was checked once (a granted permission is never taken back). */
   #netGranted = false;
   /** Counts of the current scrape (reused; no allocation per scrape). */
   readonly #counts = { scraped: 0, post: 0, added: 0 };
+  /** Samples the current scrape left out, by reason; and the last successful scrape's. */
+  readonly #dropped: Record<DroppedSampleReason, number> = {
+    duplicate: 0,
+    out_of_order: 0,
+    out_of_bounds: 0,
+  };
+  readonly #droppedBefore: Record<DroppedSampleReason, number> = {
+    duplicate: 0,
+    out_of_order: 0,
+    out_of_bounds: 0,
+  };
   readonly #accept: string;
 
   constructor(target: ScrapeTarget, deps: ScrapeLoopDeps) {
@@ -294,6 +343,21 @@ export class ScrapeLoop {
    * report, commit. Never throws for target errors; they become `up` 0.
    */
   async scrapeOnce(scheduled: number, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.#scrape(scheduled, signal);
+    } finally {
+      // A large body's memory (its text, what parsing made of it) goes
+      // before the next scrape with a large body reads on.
+      const release = this.#largeRelease;
+      if (release !== null) {
+        this.#largeRelease = null;
+        collectGarbage();
+        release();
+      }
+    }
+  }
+
+  async #scrape(scheduled: number, signal?: AbortSignal): Promise<void> {
     const { clock, config, metrics } = this.#deps;
     const start = clock.now();
     // Align the timestamp to the schedule when the jitter is small, as Prometheus does.
@@ -302,7 +366,7 @@ export class ScrapeLoop {
     const iter = ++this.#iter;
 
     let err: unknown = this.#forcedError;
-    let body: { bytes: Uint8Array; contentType: string | null } | null = null;
+    let body: { body: Uint8Array | string; protocol: ScrapeProtocol } | null = null;
     if (err === null) {
       try {
         body = await this.#fetchBody(signal);
@@ -319,7 +383,8 @@ export class ScrapeLoop {
     counts.scraped = counts.post = counts.added = 0;
     if (body !== null) {
       try {
-        this.#appendBody(app, body.bytes, body.contentType, t, iter);
+        this.#appendBody(app, body.body, body.protocol, t, iter);
+        this.#reportDropped();
       } catch (e) {
         // As Prometheus: nothing of a failed scrape is kept, but the counts
         // reached before the failure are reported.
@@ -446,7 +511,7 @@ export class ScrapeLoop {
 
   async #fetchBody(
     signal?: AbortSignal,
-  ): Promise<{ bytes: Uint8Array; contentType: string | null }> {
+  ): Promise<{ body: Uint8Array | string; protocol: ScrapeProtocol }> {
     const { config, userAgent } = this.#deps;
     const timeout = AbortSignal.timeout(this.target.timeoutMs);
     const headers: Record<string, string> = {
@@ -472,41 +537,79 @@ export class ScrapeLoop {
     // Deno's fetch has already decoded gzip when we accepted it; a target that
     // gzips although we asked for identity is decoded here, as Prometheus does.
     const gunzip = !config.enableCompression && res.headers.get("content-encoding") === "gzip";
-    const bytes = await readBody(res, { limit: config.bodySizeLimit, gunzip });
-    return { bytes, contentType: res.headers.get("content-type") };
+    let chosen: { protocol: ScrapeProtocol; note?: string } | null = null;
+    let contentTypeError: unknown = null;
+    try {
+      chosen = protocolFor(res.headers.get("content-type"), config.fallbackScrapeProtocol);
+    } catch (e) {
+      contentTypeError = e;
+    }
+    // A text format is decoded while it arrives (the bytes are never held
+    // whole). As in Prometheus, the body is read, and body_size_limit
+    // applies, before an unusable Content-Type fails the scrape.
+    const body = await readBody(res, {
+      limit: config.bodySizeLimit,
+      gunzip,
+      text: chosen !== null && chosen.protocol !== "PrometheusProto",
+      // Past 16 MiB, one scrape at a time (see largebody.ts).
+      large: {
+        bytes: LARGE_BODY_BYTES,
+        wait: async () => {
+          this.#largeRelease = await largeBodies.acquire(init.signal ?? undefined);
+        },
+      },
+    });
+    if (chosen === null) throw contentTypeError;
+    if (chosen.note !== undefined) {
+      logger.debug("{target}: {note}", {
+        job: config.jobName,
+        target: this.target.scrapeUrl,
+        note: chosen.note,
+      });
+    }
+    return { body, protocol: chosen.protocol };
   }
 
   /**
-   * Parses and appends a body, counting into `#counts`; throws on an unusable
-   * Content-Type, a parse error, a label limit or the sample limit.
+   * Parses and appends a body in `protocol`, counting into `#counts`; throws
+   * on a parse error, a label limit or the sample limit.
    */
   #appendBody(
     app: Appender,
-    bytes: Uint8Array,
-    contentType: string | null,
+    body: Uint8Array | string,
+    protocol: ScrapeProtocol,
     t: number,
     iter: number,
   ): void {
     const config = this.#deps.config;
     const cache = this.#cache;
     const counts = this.#counts;
-    const { protocol, note } = protocolFor(contentType, config.fallbackScrapeProtocol);
-    if (note !== undefined) {
-      logger.debug("{target}: {note}", {
-        job: config.jobName,
-        target: this.target.scrapeUrl,
-        note,
-      });
-    }
-    const p = createParser(protocol, bytes, {
+    const rules = this.#deps.metricRules;
+    // Without metric relabeling every label a series exposes reaches its final
+    // set, so one with label_limit - 1 non-empty labels or more (the name makes
+    // one more) fails: the parser need not build more.
+    const maxLabels = config.labelLimit > 0 && rules.length === 0
+      ? config.labelLimit - 1
+      : undefined;
+    const p = createParser(protocol, body, {
       nativeHistograms: config.scrapeNativeHistograms,
       classicHistograms: config.alwaysScrapeClassicHistograms,
+      maxLabels,
     });
     const honorTs = config.honorTimestamps;
     const trackTs = config.trackTimestampsStaleness;
     const limit = config.sampleLimit;
     const hasStart = p.startTimestamp !== undefined;
     const hasExemplars = p.exemplar !== undefined;
+    // Past the sample limit, series are still read (their labels only when a
+    // label limit or relabeling needs them) so the counts are exact, but none
+    // is kept: a body of millions of series costs no memory per series.
+    const labelLimits = config.labelLimit > 0 || config.labelNameLengthLimit > 0 ||
+      config.labelValueLengthLimit > 0;
+    const needLabelsPastLimit = rules.length > 0 || labelLimits;
+    const dropped = this.#dropped;
+    dropped.duplicate = dropped.out_of_order = dropped.out_of_bounds = 0;
+    let appended = 0;
     let exceeded = false;
     let metaSeen = 0;
     this.#curMeta = null;
@@ -519,12 +622,33 @@ export class ScrapeLoop {
         continue;
       }
       counts.scraped++;
+      if (exceeded && !needLabelsPastLimit) {
+        // Nothing drops series and no label limit applies: each one counts.
+        counts.post++;
+        continue;
+      }
       const key = p.series();
+      // A huge series (a 100 MB label value, millions of labels) meets the
+      // label limits before anything copies it: a cache lookup copies its key.
+      if (key.length > HUGE_SERIES && labelLimits) this.#newSeriesLabels(p, false);
       let e = cache.get(key);
+      if (e === undefined && exceeded) {
+        const labels = this.#newSeriesLabels(p);
+        if (labels !== null) counts.post++;
+        continue;
+      }
       if (e === undefined) {
-        const labels = this.#sampleLabels(p.labels());
-        if (labels !== null) this.#checkLabels(labels);
-        e = { ref: 0, labels, seen: -1, prevSeen: -1, tracked: true, created: iter };
+        const labels = this.#newSeriesLabels(p);
+        e = {
+          ref: 0,
+          labels,
+          seen: -1,
+          prevSeen: -1,
+          tracked: true,
+          created: iter,
+          lastTs: -Infinity,
+          prevLastTs: -Infinity,
+        };
         // A copy, so the cache does not pin the whole scraped body in memory.
         cache.set(p.ownedSeries(), e);
         // A series the predecessor already had continues (same ref, no marker).
@@ -541,13 +665,37 @@ export class ScrapeLoop {
         e.seen = iter;
         continue;
       }
-      if (e.seen === iter) continue; // duplicate series in one scrape: first sample wins
+      // As Prometheus, a duplicate counts as exposed after relabeling.
+      counts.post++;
+      const pts = honorTs ? p.timestamp() : null;
+      // The same series again in one scrape, at the scrape's time: the first sample wins.
+      if (e.seen === iter && pts === null) {
+        dropped.duplicate++;
+        continue;
+      }
       // Past the limit the scrape fails; keep parsing only to report the counts.
-      if (++counts.post > limit && limit > 0) exceeded = true;
+      if (limit > 0 && ++appended > limit) exceeded = true;
       if (exceeded) continue;
-      const pts = p.timestamp();
-      const ts = honorTs && pts !== null ? pts : t;
-      e.tracked = trackTs || !(honorTs && pts !== null);
+      const ts = pts ?? t;
+      if (e.seen !== iter) {
+        e.prevSeen = e.seen;
+        e.prevLastTs = e.lastTs;
+        e.seen = iter;
+      }
+      // Storage holds timestamps within ±2^51 ms (about 71,000 years); the
+      // scrape's own time always is.
+      if (!inRange(ts)) {
+        dropped.out_of_bounds++;
+        continue;
+      }
+      // As Prometheus Agent: a sample not newer than its series' last one is
+      // left out (a target repeating an old timestamp sends it once).
+      if (pts !== null && ts <= e.lastTs) {
+        dropped.out_of_order++;
+        continue;
+      }
+      e.lastTs = ts;
+      e.tracked = trackTs || pts === null;
       const st = hasStart ? p.startTimestamp!() : null;
       if (hist) {
         e.ref = app.appendHistogram(e.ref, e.labels, ts, p.histogram!(), st ?? 0);
@@ -556,8 +704,6 @@ export class ScrapeLoop {
       } else {
         e.ref = app.append(e.ref, e.labels, ts, p.value());
       }
-      e.prevSeen = e.seen;
-      e.seen = iter;
       if (hasExemplars) this.#appendExemplars(app, p, e, { ts, hist });
       const m = this.#curMeta as MetaEntry | null; // set by #noteMeta
       if (m !== null) {
@@ -574,13 +720,72 @@ export class ScrapeLoop {
   }
 
   /**
+   * The final labels of the parser's current series (null: dropped by
+   * relabeling), checked against the label limits.
+   *
+   * @throws {LabelLimitError}
+   */
+  #newSeriesLabels(p: Parser, owned = true): Labels | null {
+    try {
+      const labels = this.#sampleLabels(p.labels(owned));
+      if (labels !== null) this.#checkLabels(labels);
+      return labels;
+    } catch (e) {
+      if (e instanceof TooManyLabelsError) throw this.#tooManyLabels(e);
+      throw e;
+    } finally {
+      // The scratch builder must not keep strings that pin the body.
+      if (!owned) this.#builder.reset(Labels.EMPTY);
+    }
+  }
+
+  /**
+   * The label_limit error for a series the parser did not build: with
+   * `honor_labels` false its final set has every target label besides the
+   * exposed ones (a clashing exposed one is kept as `exported_*`); with
+   * true, at least the exposed ones.
+   */
+  #tooManyLabels(e: TooManyLabelsError): LabelLimitError {
+    const { honorLabels, labelLimit } = this.#deps.config;
+    const n = e.count + 1 + (honorLabels ? 0 : this.target.labels.size);
+    return new LabelLimitError(
+      `label_limit exceeded (metric: ${clip(e.metric)}, number of labels: ${
+        honorLabels ? `at least ${n}` : n
+      }, limit: ${labelLimit})`,
+    );
+  }
+
+  /** Counts and logs the samples the scrape left out (it still succeeds). */
+  #reportDropped(): void {
+    const dropped = this.#dropped;
+    const before = this.#droppedBefore;
+    for (const reason of DROPPED_REASONS) {
+      const n = dropped[reason];
+      if (n > 0) {
+        this.#deps.metrics?.samplesDropped(reason, n);
+        // Logged when it starts, as a warning; then at debug level, scrape after scrape.
+        const ctx = {
+          job: this.#deps.config.jobName,
+          target: this.target.scrapeUrl,
+          reason,
+          num_dropped: n,
+          why: DROPPED_WHY[reason],
+        };
+        if (before[reason] === 0) logger.warn("{target}: samples left out: {why}", ctx);
+        else logger.debug("{target}: samples left out: {why}", ctx);
+      }
+      before[reason] = n;
+    }
+  }
+
+  /**
    * Appends the exemplars of the current sample: one without a timestamp
    * gets the sample's `ts`; a native histogram's without one are dropped.
    */
   #appendExemplars(app: Appender, p: Parser, e: CacheEntry, o: { ts: number; hist: boolean }) {
     if (!o.hist) {
       const x = p.exemplar!();
-      if (x !== null) {
+      if (x !== null && inRange(x.timestamp ?? o.ts)) {
         e.ref = app.appendExemplar(e.ref, e.labels!, {
           labels: x.labels,
           value: x.value,
@@ -594,7 +799,7 @@ export class ScrapeLoop {
     // In time order, as Prometheus appends them (storage rejects out-of-order ones).
     const sorted = xs.length === 1 ? xs : [...xs].sort((a, b) => a.timestamp! - b.timestamp!);
     for (const x of sorted) {
-      if (x.timestamp === null) continue;
+      if (x.timestamp === null || !inRange(x.timestamp)) continue;
       e.ref = app.appendExemplar(e.ref, e.labels!, {
         labels: x.labels,
         value: x.value,
@@ -691,6 +896,15 @@ export class ScrapeLoop {
   #checkLabels(l: Labels): void {
     const name = l.get(METRIC_NAME);
     if (name === "") throw new Error("missing metric name (__name__ label)");
+    // Metric relabeling (labelmap, replace) can produce an empty label name, which no receiver
+    // accepts: the scrape fails, as Prometheus' "invalid metric name or label names".
+    for (let i = 0; i < l.size; i++) {
+      if (l.name(i) === "") {
+        throw new Error(
+          `invalid metric name or label names: empty label name (metric: ${clip(name)})`,
+        );
+      }
+    }
     const { labelLimit, labelNameLengthLimit: nameMax, labelValueLengthLimit: valueMax } =
       this.#deps.config;
     if (labelLimit > 0 && l.size > labelLimit) {
@@ -757,7 +971,10 @@ export class ScrapeLoop {
   #forgetUncommitted(iter: number): void {
     for (const [k, e] of this.#cache) {
       if (e.created === iter) this.#cache.delete(k);
-      else if (e.seen === iter) e.seen = e.prevSeen;
+      else if (e.seen === iter) {
+        e.seen = e.prevSeen;
+        e.lastTs = e.prevLastTs;
+      }
     }
     for (const list of this.#inherited?.values() ?? []) {
       for (const h of list) if (h.seen === iter) h.seen = -1;
@@ -806,17 +1023,44 @@ function belongsToFamily(name: string, family: string, type: string): boolean {
   }
 }
 
-function errorMessage(e: unknown, timeoutMs: number): string {
+/**
+ * The error shown as the target's `lastError`. fetch hides the reason of a
+ * failed request (a certificate it rejected, a refused connection, a
+ * malformed response) in the error's `cause`; it is spelled out here.
+ */
+export function errorMessage(e: unknown, timeoutMs: number): string {
   if (e instanceof DOMException && (e.name === "TimeoutError" || e.name === "AbortError")) {
     return `scrape timed out after ${formatDuration(timeoutMs)}`;
   }
-  return e instanceof Error ? e.message : String(e);
+  if (!(e instanceof Error)) return String(e);
+  const parts: string[] = [];
+  let x: unknown = e;
+  for (let depth = 0; depth < 5 && x !== undefined && x !== null; depth++) {
+    const msg = x instanceof Error ? x.message : String(x);
+    if (msg !== "" && !parts.some((p) => p.includes(msg))) parts.push(msg);
+    x = x instanceof Error ? x.cause : undefined;
+  }
+  // "fetch failed" says nothing its cause does not.
+  if (parts.length > 1 && parts[0] === "fetch failed") parts.shift();
+  return parts.join(": ");
+}
+
+/** Whether storage can hold timestamp `t` (ms). */
+function inRange(t: number): boolean {
+  return t <= MAX_TIMESTAMP && t >= -MAX_TIMESTAMP;
 }
 
 /** The first 50 characters, as Go's `%.50s`. */
 function clip(s: string): string {
   if (s.length <= 50) return s;
-  return Array.from(s).slice(0, 50).join("");
+  // Not Array.from(s): a label value may be 100 MB long.
+  let out = "";
+  let n = 0;
+  for (const ch of s) {
+    if (n++ === 50) break;
+    out += ch;
+  }
+  return out;
 }
 
 /** Length of a well-formed string in UTF-8 bytes, without encoding it. */

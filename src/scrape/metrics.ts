@@ -4,7 +4,10 @@
  * @module
  */
 
-import type { Registry } from "../metrics/registry.ts";
+import type { Counter, Registry } from "../metrics/registry.ts";
+
+/** Why a scrape left out a sample it read (the scrape itself succeeds). */
+export type DroppedSampleReason = "duplicate" | "out_of_order" | "out_of_bounds";
 
 /** Per-pool scrape metrics a loop reports into. */
 export interface ScrapeMetrics {
@@ -12,6 +15,8 @@ export interface ScrapeMetrics {
   sampleLimitExceeded(): void;
   bodySizeLimitExceeded(): void;
   labelLimitsExceeded(): void;
+  /** `n` samples of a scrape were left out for `reason`. */
+  samplesDropped(reason: DroppedSampleReason, n: number): void;
 }
 
 /** Metrics of one scrape pool: its loops' and its own. */
@@ -62,6 +67,20 @@ export function createPoolMetrics(
     name: "prometheus_target_scrape_pool_exceeded_label_limits_total",
     help: "Scrapes rejected because a series broke a label limit.",
   });
+  const dropped: Record<DroppedSampleReason, Counter> = {
+    duplicate: registry.counter({
+      name: "prometheus_target_scrapes_sample_duplicate_timestamp_total",
+      help: "Samples left out because their series appeared earlier in the same scrape.",
+    }),
+    out_of_order: registry.counter({
+      name: "prometheus_target_scrapes_sample_out_of_order_total",
+      help: "Samples left out because their timestamp was not after their series' last one.",
+    }),
+    out_of_bounds: registry.counter({
+      name: "prometheus_target_scrapes_sample_out_of_bounds_total",
+      help: "Samples left out because their timestamp is beyond what storage can hold.",
+    }),
+  };
   const targetsExceeded = registry.counter({
     name: "prometheus_target_scrape_pool_exceeded_target_limit_total",
     help: "Target updates that left a scrape pool with more targets than its limit.",
@@ -78,6 +97,9 @@ export function createPoolMetrics(
     },
     targetLimitExceeded() {
       targetsExceeded.inc();
+    },
+    samplesDropped(reason: DroppedSampleReason, n: number) {
+      dropped[reason].inc(n);
     },
     scraped(d: number, ok: boolean) {
       duration.observe(d);

@@ -16,6 +16,7 @@ import type { Labels } from "../model/labels.ts";
 import { metricKind, type MetricMetadata, sameMetadata } from "../model/metadata.ts";
 import type { Registry } from "../metrics/registry.ts";
 import { log } from "../util/log.ts";
+import { FailureLog } from "./failures.ts";
 import { createStorageMetrics, type StorageMetrics } from "./metrics.ts";
 import {
   type Appendable,
@@ -60,6 +61,7 @@ import { type LossReport, noLoss } from "./wal/repair.ts";
 import { segmentName } from "./wal/segment.ts";
 import { countSamplesBefore, SegmentStats } from "./wal/stats.ts";
 import { type ReplayStatus, Wal } from "./wal/wal.ts";
+import { type OpenSegment, WalWriteError } from "./wal/writer.ts";
 
 /** WAL sync policy: fsync on every commit, or at most every `intervalMs`. */
 export type SyncPolicy = "commit" | { intervalMs: number };
@@ -114,8 +116,20 @@ export interface AgentDbOptions {
   sync?: SyncPolicy;
   /** Where the db's metrics are registered. */
   registry: Registry;
-  /** Clock in ms. @default {Date.now} */
+  /**
+   * Wall clock in ms. Only retention (`maxTimeMs`) uses it, comparing it with
+   * sample timestamps as Prometheus does. @default {Date.now}
+   */
   now?: () => number;
+  /**
+   * Monotonic clock in ms for durations: series GC's `minTimeMs`, the head
+   * segment's age (`headMaxAgeMs`), the fsync interval and the pacing of
+   * cursor writes, so wall clock jumps do not stretch or shrink them.
+   * @default {performance.now}
+   */
+  elapsed?: () => number;
+  /** Creates segment files: a fault-injection seam for tests (see `SegmentWriterOptions.openSegment`). */
+  openSegment?: OpenSegment;
   /**
    * Period of the automatic `truncate()`; 0 disables the timer (truncation
    * still runs whenever a segment is completed). @default {60000}
@@ -165,6 +179,8 @@ const REPLAYED = 2 ** 40;
 const CURSORS_ALLOWANCE = 2048;
 /** Minimum time between two flush time marks (see `#seqBefore`). */
 const MARK_EVERY_MS = 1000;
+/** Minimum time between two checks that the head segment's file still exists. */
+const HEAD_CHECK_MS = 1000;
 
 /** What a series' last appended value was (decides what a staleness marker is). */
 const FLOAT = 0;
@@ -624,6 +640,23 @@ function checkTime(t: number, what: string): number {
  *   chunk a reader still holds, is past. An appender that still holds a
  *   removed series (appended before, commits after) brings it back under the
  *   same ref and its series record is written again.
+ * - Local faults. A write that fails (disk full, read-only filesystem or
+ *   directory, I/O error) rejects the commits it held: nothing of them is
+ *   stored, they are counted (`prometheus_tsdb_wal_writes_failed_total`,
+ *   `ferry_wal_samples_failed_total`) and logged when the failure starts,
+ *   every 10 s while it lasts and when writing works again; the next commit
+ *   simply tries again, so writing resumes by itself. WAL files removed
+ *   underneath (the head is checked at most once a second after an fsync,
+ *   every file at each truncation timer tick and whenever a reader misses
+ *   one) are logged, counted (`ferry_wal_files_missing_total`) and
+ *   forgotten; a lost head makes the WAL start over in a new segment (the
+ *   directory created again), and the series records of every known series
+ *   are written into the head, so the WAL on disk is self-contained again.
+ * - Clocks: retention compares sample timestamps with the wall clock (`now`),
+ *   as Prometheus does: a forward jump of more than `maxTimeMs` drops the
+ *   undelivered completed segments written before it (counted), a backward
+ *   jump delays retention by as much. Every duration (GC's `minTimeMs`, the
+ *   head's age, fsync and cursor-write pacing) uses the monotonic `elapsed`.
  */
 export class AgentDb implements Appendable, WalSource {
   readonly dir: string;
@@ -632,6 +665,7 @@ export class AgentDb implements Appendable, WalSource {
   readonly #cursors: CursorStore;
   readonly #metrics: StorageMetrics;
   readonly #now: () => number;
+  readonly #elapsed: () => number;
   readonly #sync: SyncPolicy;
   readonly #tailPollMs: number;
   readonly #minTimeMs: number;
@@ -679,6 +713,10 @@ export class AgentDb implements Appendable, WalSource {
   #metaRecorded = 0;
   #capWarned = false;
   #closed = false;
+  readonly #writeFailures: FailureLog;
+  #lastHeadCheck: number;
+  /** Missing files already logged and counted (`s<n>` segments, `c<n>` checkpoints). */
+  readonly #reportedMissing = new Set<string>();
 
   private constructor(init: {
     dir: string;
@@ -690,6 +728,7 @@ export class AgentDb implements Appendable, WalSource {
     replay: ReplayReport;
     opts: AgentDbOptions;
     now: () => number;
+    elapsed: () => number;
     sync: SyncPolicy;
   }) {
     const o = init.opts;
@@ -701,6 +740,7 @@ export class AgentDb implements Appendable, WalSource {
     this.#stats = init.stats;
     this.replay = init.replay;
     this.#now = init.now;
+    this.#elapsed = init.elapsed;
     this.#sync = init.sync;
     this.#tailPollMs = o.tailPollMs ?? 1000;
     this.#minTimeMs = o.minTimeMs ?? 5 * 60_000;
@@ -709,16 +749,23 @@ export class AgentDb implements Appendable, WalSource {
     this.#headMaxAgeMs = o.headMaxAgeMs ?? 3_600_000;
     this.#onDrop = o.onDrop;
     this.#committed = init.wal.position;
-    this.#lastSync = init.now();
-    this.#headCreated = init.now();
-    this.#lastFlushAt = init.now();
+    const t = init.elapsed();
+    this.#lastSync = t;
+    this.#headCreated = t;
+    this.#lastFlushAt = t;
+    this.#lastHeadCheck = t;
+    this.#writeFailures = new FailureLog(this.#log, {
+      message: "Cannot write to the WAL; the samples of the failed commits are lost",
+      recovered: "Writing to the WAL works again",
+      now: init.elapsed,
+    });
     // Replayed segments carry pseudo sequences; the new head gets flush 1 onwards.
     for (const seg of init.wal.segments) {
       this.#firstFlushSegs.push(seg);
       this.#firstFlushSeqs.push(seg === init.wal.head ? 1 : seg - REPLAYED);
     }
     // Replayed series count as appended at open.
-    this.#marks.push({ seq: 1, t: init.now() });
+    this.#marks.push({ seq: 1, t });
   }
 
   /**
@@ -743,6 +790,7 @@ export class AgentDb implements Appendable, WalSource {
       }
     }
     const now = opts.now ?? Date.now;
+    const elapsed = opts.elapsed ?? (() => performance.now());
     const logger = log("wal");
     await Deno.mkdir(dir, { recursive: true });
     const series = new SeriesSet();
@@ -803,6 +851,7 @@ export class AgentDb implements Appendable, WalSource {
     try {
       wal = await Wal.open(join(dir, "wal"), {
         segmentSize: opts.segmentSize,
+        openSegment: opts.openSegment,
         replay: (rec, where) => {
           pseudo = where.segment - REPLAYED;
           const type = rec[0];
@@ -922,7 +971,7 @@ export class AgentDb implements Appendable, WalSource {
 
     const end = wal.position;
     const cursors = await CursorStore.load(join(dir, "cursors.json"), {
-      now,
+      now: elapsed,
       clamp: (p) => (comparePositions(p, end) > 0 ? end : p),
     });
     const replay: ReplayReport = {
@@ -944,6 +993,7 @@ export class AgentDb implements Appendable, WalSource {
       replay,
       opts,
       now,
+      elapsed,
       sync,
     });
     self.db = db;
@@ -1142,8 +1192,11 @@ export class AgentDb implements Appendable, WalSource {
           try {
             file = await Deno.open(path, { read: true });
           } catch (e) {
-            if (e instanceof Deno.errors.NotFound) continue; // deleted meanwhile: look again
-            throw e;
+            if (!(e instanceof Deno.errors.NotFound)) throw e;
+            // Deleted by a truncation meanwhile (it unlists first): look again. Still listed:
+            // removed by something else; let the db forget it, then look again.
+            if (this.#wal.segments.includes(seg)) await this.#missingWhileReading(seg, signal);
+            continue;
           }
           if (off > 0) {
             const size = (await file.stat()).size;
@@ -1306,7 +1359,7 @@ export class AgentDb implements Appendable, WalSource {
     this.#queue = [];
     const seq = ++this.#flushSeq;
     this.#series.pendingFlush = seq + 1;
-    const now = this.#now();
+    const now = this.#elapsed();
     const marks = this.#marks;
     if (now - marks[marks.length - 1].t >= MARK_EVERY_MS) {
       // Every flush before this one happened at or before the previous flush.
@@ -1392,12 +1445,7 @@ export class AgentDb implements Appendable, WalSource {
       noted(before, 0, 0, 0);
     }
     const onRecord = (index: number, segment: number, end: number) => {
-      let st = this.#stats.get(segment);
-      if (st === undefined) {
-        st = new SegmentStats();
-        this.#stats.set(segment, st);
-      }
-      st.add(end, recSamples[index], recMin[index], recMax[index]);
+      this.#statsOf(segment).add(end, recSamples[index], recMin[index], recMax[index]);
     };
     this.#inFlush = true;
     try {
@@ -1409,13 +1457,21 @@ export class AgentDb implements Appendable, WalSource {
       for (const s of fresh) s.written = false;
       metaUndo.undo();
       this.#metrics.writesFailed.inc();
-      this.#log.error("Cannot write to the WAL", { error: String(e), samples, histograms });
+      this.#metrics.samplesFailed.inc(samples + histograms);
+      this.#writeFailures.fail(e, {}, { commits: batch.length, samples: samples + histograms });
+      if (e instanceof WalWriteError && e.cause instanceof Deno.errors.NotFound) {
+        // The directory is gone: start over in a new one before the next commit.
+        await this.#recoverFiles(false).catch((err) =>
+          this.#log.error("Cannot recreate the WAL", { error: String(err) })
+        );
+      }
       this.#advance();
       for (const c of batch) c.reject(e);
       return;
     } finally {
       this.#inFlush = false;
     }
+    this.#writeFailures.ok();
     this.#metrics.samplesAppended.inc(samples);
     if (histograms > 0) this.#metrics.histogramsAppended.inc(histograms);
     if (exemplars > 0) this.#metrics.exemplarsAppended.inc(exemplars);
@@ -1486,25 +1542,118 @@ export class AgentDb implements Appendable, WalSource {
     }
   }
 
+  /** fsync of the head (caller holds the lock); then, at most once a second, checks that its file still exists. */
   async #timedSync(): Promise<void> {
     if (!this.#wal.dirty) return;
     const t0 = performance.now();
     await this.#wal.sync();
     this.#metrics.fsyncDuration.observe((performance.now() - t0) / 1000);
-    this.#lastSync = this.#now();
+    this.#lastSync = this.#elapsed();
+    if (this.#lastSync - this.#lastHeadCheck >= HEAD_CHECK_MS) {
+      this.#lastHeadCheck = this.#lastSync;
+      await this.#recoverFiles(true).catch((e) =>
+        this.#log.error("Cannot recreate the WAL", { error: String(e) })
+      );
+    }
   }
 
   /** Interval policy: sync now if the interval has passed, else once it has. */
   #scheduleSync(intervalMs: number): void {
     if (this.#syncTimer !== undefined || this.#closed) return;
-    const wait = Math.max(0, this.#lastSync + intervalMs - this.#now());
+    const wait = Math.max(0, this.#lastSync + intervalMs - this.#elapsed());
     this.#syncTimer = setTimeout(() => {
       this.#syncTimer = undefined;
       this.#withLock(() => this.#timedSync()).catch((e) => {
         this.#metrics.writesFailed.inc();
-        this.#log.error("Cannot sync the WAL", { error: String(e) });
+        this.#writeFailures.fail(e);
       });
     }, wait);
+  }
+
+  /**
+   * Checks that the WAL's files are still there (caller holds the lock).
+   * `headOnly`: look at the rest only when the head segment is gone. Files
+   * removed by something else are logged and counted once; the WAL forgets
+   * them. A lost checkpoint with every segment still there is written again
+   * from memory. Lost segments: the WAL continues in a new head segment
+   * (recreating its directory if needed), and the series records of every
+   * known series are written into it again, so the WAL on disk stays
+   * self-contained for a restart.
+   */
+  async #recoverFiles(headOnly: boolean): Promise<void> {
+    const wal = this.#wal;
+    if (this.#closed || (headOnly && !(await wal.headMissing()))) return;
+    const missing = await wal.missingFiles();
+    if (missing.segments.length === 0 && !missing.checkpoint) return;
+    const keys = missing.segments.map((s) => `s${s}`);
+    if (missing.checkpoint) keys.push(`c${wal.checkpoint}`);
+    const fresh = keys.filter((k) => !this.#reportedMissing.has(k));
+    for (const k of fresh) this.#reportedMissing.add(k);
+    if (fresh.length > 0) {
+      this.#metrics.filesMissing.inc(fresh.length);
+      // What each endpoint had not read yet (at most: a reader with the file open still reads it).
+      const unread: Record<string, number> = {};
+      for (const name of this.#cursors.names()) {
+        const p = this.#effectivePosition(name);
+        let n = 0;
+        for (const s of missing.segments) {
+          const st = this.#stats.get(s);
+          if (st === undefined || s < p.segment) continue;
+          n += st.samples - (s === p.segment ? st.floor(p.offset).samples : 0);
+        }
+        unread[name] = n;
+      }
+      this.#log.error(
+        missing.segments.includes(wal.head)
+          ? "WAL files were removed while ferry was running (the directory or the head segment); the WAL continues in a new segment, undelivered samples in the removed files are lost"
+          : missing.segments.length > 0
+          ? "WAL segment files were removed while ferry was running; undelivered samples in them are lost"
+          : "The WAL checkpoint was removed while ferry was running; writing it again",
+        {
+          dir: wal.dir,
+          segments: missing.segments.map(segmentName).join(","),
+          checkpoint: missing.checkpoint,
+          unread_samples_at_most: JSON.stringify(unread),
+        },
+      );
+    }
+    if (missing.segments.length === 0) {
+      await wal.rewriteCheckpoint(this.#checkpointBatches());
+      this.#reportedMissing.delete(`c${wal.checkpoint}`);
+      return;
+    }
+    const head = wal.head;
+    await wal.forgetMissing(missing);
+    for (const s of missing.segments) this.#stats.delete(s);
+    this.#advance();
+    try {
+      for (const b of this.#checkpointBatches()) {
+        await wal.write(b.buf, b.ends, (_i, seg, end) => this.#statsOf(seg).add(end, 0, 0, 0));
+      }
+    } catch (e) {
+      // Each series' record is then written with its next sample instead.
+      for (const x of this.#series.all()) x.written = false;
+      this.#log.error("Cannot write the series records into the new WAL segment", {
+        error: String(e),
+      });
+    }
+    this.#advance();
+    if (missing.segments.includes(head)) {
+      this.#log.info("The WAL continues in a new segment", {
+        dir: wal.dir,
+        segment: segmentName(wal.head),
+        series: this.#series.count,
+      });
+    }
+  }
+
+  #statsOf(segment: number): SegmentStats {
+    let st = this.#stats.get(segment);
+    if (st === undefined) {
+      st = new SegmentStats();
+      this.#stats.set(segment, st);
+    }
+    return st;
   }
 
   // ---- tail support ----
@@ -1530,6 +1679,14 @@ export class AgentDb implements Appendable, WalSource {
     });
   }
 
+  /** A reader found listed segment `seg` missing: recover, and wait a little if it is still listed. */
+  async #missingWhileReading(seg: number, signal: AbortSignal): Promise<void> {
+    await this.#withLock(() => this.#recoverFiles(false)).catch((e) =>
+      this.#log.error("Cannot recreate the WAL", { error: String(e) })
+    );
+    if (this.#wal.segments.includes(seg)) await this.#waitForCommit(signal);
+  }
+
   async #waitForRotation(seg: number, signal: AbortSignal): Promise<void> {
     while (this.#committed.segment <= seg && !signal.aborted && !this.#closed) {
       await this.#waitForCommit(signal);
@@ -1542,7 +1699,7 @@ export class AgentDb implements Appendable, WalSource {
     this.#log.debug("WAL segment completed", { segment: segmentName(completed) });
     this.#firstFlushSegs.push(next);
     this.#firstFlushSeqs.push(this.#inFlush ? this.#flushSeq : this.#flushSeq + 1);
-    this.#headCreated = this.#now();
+    this.#headCreated = this.#elapsed();
     this.#truncateInBackground();
   }
 
@@ -1558,7 +1715,9 @@ export class AgentDb implements Appendable, WalSource {
 
   #onTimer(): void {
     if (this.#closed) return;
-    void this.#rotateOldHead().catch((e) =>
+    void this.#withLock(() => this.#recoverFiles(false)).catch((e) =>
+      this.#log.error("Cannot recreate the WAL", { error: String(e) })
+    ).then(() => this.#rotateOldHead()).catch((e) =>
       this.#log.error("Cannot complete the head segment", { error: String(e) })
     ).finally(() => this.#truncateInBackground());
   }
@@ -1566,7 +1725,7 @@ export class AgentDb implements Appendable, WalSource {
   /** Completes a non-empty head segment older than `headMaxAgeMs`. */
   async #rotateOldHead(): Promise<void> {
     if (this.#headMaxAgeMs <= 0) return;
-    if (this.#now() - this.#headCreated < this.#headMaxAgeMs) return;
+    if (this.#elapsed() - this.#headCreated < this.#headMaxAgeMs) return;
     await this.#withLock(async () => {
       if (this.#closed || this.#wal.position.offset === 0) return;
       await this.#wal.rotate();
@@ -1802,6 +1961,7 @@ export class AgentDb implements Appendable, WalSource {
 
     for (const mv of moves) {
       const samples = await this.#samplesBetween(mv.from, mv.to);
+      if (samples === 0) continue; // e.g. a segment of series records only: nothing lost
       this.#log.warn("Dropping undelivered WAL data", {
         endpoint: mv.name,
         reason: mv.reason,
@@ -1849,7 +2009,7 @@ export class AgentDb implements Appendable, WalSource {
   #collectGarbage(gcBound: number): void {
     const threshold = Math.min(
       this.#firstFlushAtOrBefore(gcBound),
-      this.#seqBefore(this.#now() - this.#minTimeMs),
+      this.#seqBefore(this.#elapsed() - this.#minTimeMs),
     );
     // Sequences of segments below the bound are never needed again.
     let k = 0;

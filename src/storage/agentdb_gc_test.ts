@@ -19,6 +19,7 @@ Deno.test("GC: quiet series whose records every cursor passed leave memory and t
       segmentSize: 2048,
       minTimeMs: MIN,
       now: () => now,
+      elapsed: () => now,
       registry: reg,
     });
     const a = db.cursor("a");
@@ -60,7 +61,12 @@ Deno.test("GC: quiet series whose records every cursor passed leave memory and t
 Deno.test("GC: a series is kept while a cursor has its samples ahead and until min-time passed", async () => {
   await withDir(async (dir) => {
     let now = 1_000_000;
-    const db = await openDb(dir, { segmentSize: 2048, minTimeMs: MIN, now: () => now });
+    const db = await openDb(dir, {
+      segmentSize: 2048,
+      minTimeMs: MIN,
+      now: () => now,
+      elapsed: () => now,
+    });
     try {
       const slow = db.cursor("slow");
       const fast = db.cursor("fast");
@@ -88,7 +94,12 @@ Deno.test("GC: a series is kept while a cursor has its samples ahead and until m
 Deno.test("GC: a chunk handed to a reader keeps its series known until the reader asks for more", async () => {
   await withDir(async (dir) => {
     let now = 1_000_000;
-    const db = await openDb(dir, { segmentSize: 2048, minTimeMs: MIN, now: () => now });
+    const db = await openDb(dir, {
+      segmentSize: 2048,
+      minTimeMs: MIN,
+      now: () => now,
+      elapsed: () => now,
+    });
     const ac = new AbortController();
     try {
       const a = db.cursor("a");
@@ -120,7 +131,12 @@ Deno.test("GC: a chunk handed to a reader keeps its series known until the reade
 Deno.test("GC: an appender that holds a collected series brings it back, and its record is rewritten", async () => {
   await withDir(async (dir) => {
     let now = 1_000_000;
-    let db = await openDb(dir, { segmentSize: 2048, minTimeMs: MIN, now: () => now });
+    let db = await openDb(dir, {
+      segmentSize: 2048,
+      minTimeMs: MIN,
+      now: () => now,
+      elapsed: () => now,
+    });
     const a = db.cursor("a");
     const [ref] = await commitRange(db, 5, 6, 1000, "old");
     for (let k = 0; k < 30; k++) await commitRange(db, 0, 20, 2000 + k, "live");
@@ -156,6 +172,7 @@ Deno.test("GC: collected series leave the checkpoint even when no segment is del
       segmentSize: 2048,
       minTimeMs: MIN,
       now: () => now,
+      elapsed: () => now,
       registry: reg,
     });
     const a = db.cursor("a");
@@ -194,6 +211,7 @@ Deno.test("GC: churn does not grow the series set", async () => {
       segmentSize: 64 * 1024,
       minTimeMs: 0,
       now: () => now,
+      elapsed: () => now,
       registry: reg,
     });
     try {

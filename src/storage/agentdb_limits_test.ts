@@ -220,6 +220,7 @@ Deno.test("a head segment older than headMaxAgeMs is completed, so retention can
       headMaxAgeMs: 10_000,
       truncateIntervalMs: 20,
       now: () => now,
+      elapsed: () => now,
     });
     try {
       await commitRange(db, 0, 10, now);

@@ -422,7 +422,12 @@ Deno.test("a garbage-collected series brought back by an appender gets its metad
   await withDir(async (dir) => {
     const MIN = 60_000;
     let now = 1_000_000;
-    let db = await openDb(dir, { segmentSize: 2048, minTimeMs: MIN, now: () => now });
+    let db = await openDb(dir, {
+      segmentSize: 2048,
+      minTimeMs: MIN,
+      now: () => now,
+      elapsed: () => now,
+    });
     const a = db.cursor("a");
     const old = series(5, "old");
     const meta: MetricMetadata = { type: "summary", help: "Old.", unit: "bytes" };

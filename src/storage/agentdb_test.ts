@@ -526,7 +526,7 @@ Deno.test("AgentDb cursors are persisted, reloaded and released", async () => {
 Deno.test("AgentDb cursor acks are written at most once a second, and on close", async () => {
   await withDir(async (dir) => {
     let now = 10_000;
-    const db = await open(dir, { now: () => now });
+    const db = await open(dir, { now: () => now, elapsed: () => now });
     const path = join(dir, "cursors.json");
     const read = async () => JSON.parse(await Deno.readTextFile(path)).cursors.a;
     const a = db.cursor("a");

@@ -35,8 +35,19 @@ export interface StorageMetrics {
   segmentCurrent: Gauge;
   /** `prometheus_tsdb_wal_fsync_duration_seconds`. */
   fsyncDuration: Histogram;
-  /** `prometheus_tsdb_wal_writes_failed_total`: commits whose write or sync failed. */
+  /** `prometheus_tsdb_wal_writes_failed_total`: WAL writes (each holding one or more commits) and syncs that failed. */
   writesFailed: Counter;
+  /**
+   * `ferry_wal_samples_failed_total`: samples (float and histogram) of
+   * commits that failed because the WAL could not be written (disk full,
+   * read-only, I/O error): not stored, never sent.
+   */
+  samplesFailed: Counter;
+  /**
+   * `ferry_wal_files_missing_total`: WAL segment and checkpoint files found
+   * removed by something other than ferry while it ran.
+   */
+  filesMissing: Counter;
   /**
    * `prometheus_agent_deleted_series`: series garbage-collected from memory
    * whose records are still in a WAL file (until the next checkpoint).
@@ -122,6 +133,16 @@ export function createStorageMetrics(
     writesFailed: registry.counter({
       name: "prometheus_tsdb_wal_writes_failed_total",
       help: "Total number of WAL writes that failed.",
+    }),
+    samplesFailed: registry.counter({
+      name: "ferry_wal_samples_failed_total",
+      help:
+        "Samples of commits that failed because the WAL could not be written (disk full, read-only, I/O error); they are lost.",
+    }),
+    filesMissing: registry.counter({
+      name: "ferry_wal_files_missing_total",
+      help:
+        "WAL segment and checkpoint files found removed by something other than ferry while it ran.",
     }),
     deletedSeries: registry.gauge({
       name: "prometheus_agent_deleted_series",

@@ -46,3 +46,22 @@ export class ParseError extends SyntaxError {
     return new ParseError(reason, line, pos - lineStart + 1);
   }
 }
+
+/**
+ * A series has more labels with a non-empty value than the parser was told
+ * to build (its `maxLabels` option); thrown by `labels()`, which then builds
+ * none. The scrape loop reports it as `label_limit` exceeded.
+ */
+export class TooManyLabelsError extends Error {
+  constructor(
+    /** The series' metric name. */
+    readonly metric: string,
+    /** Labels with a non-empty value the series has, the metric name not counted. */
+    readonly count: number,
+    /** The parser's `maxLabels`. */
+    readonly max: number,
+  ) {
+    super(`series ${JSON.stringify(metric)} has ${count} labels, more than ${max}`);
+    this.name = "TooManyLabelsError";
+  }
+}

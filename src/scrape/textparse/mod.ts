@@ -9,12 +9,12 @@ import type { Histogram } from "../../model/histogram.ts";
 import type { Labels } from "../../model/labels.ts";
 import type { ScrapeProtocol } from "../../config/types.ts";
 import { decodeBody } from "./decode.ts";
-import { ParseError } from "./errors.ts";
+import { ParseError, TooManyLabelsError } from "./errors.ts";
 import { OpenMetricsParser } from "./openmetrics.ts";
 import { PromParser } from "./prom.ts";
 import { ProtobufParser } from "./protobuf.ts";
 
-export { ParseError };
+export { ParseError, TooManyLabelsError };
 
 /**
  * What `next()` stopped at: a float sample ("series"), a native histogram
@@ -57,8 +57,13 @@ export interface Parser {
   series(): string;
   /** The same text as a copy that does not pin the body (for storing). */
   ownedSeries(): string;
-  /** Full label set incl. `__name__`; may allocate (called on cache misses). */
-  labels(): Labels;
+  /**
+   * Full label set incl. `__name__`; may allocate (called on cache misses).
+   * With `owned` false the strings may share memory with the body, which is
+   * cheaper for a look that does not keep them (formats whose strings never
+   * do may ignore it). @default true
+   */
+  labels(owned?: boolean): Labels;
   value(): number;
   /** Milliseconds, or null. */
   timestamp(): number | null;
@@ -91,6 +96,14 @@ export interface ParserOptions {
   nativeHistograms?: boolean;
   /** Also yield the classic series of histograms that have both forms. @default false */
   classicHistograms?: boolean;
+  /**
+   * Most labels with a non-empty value a series may have, the metric name
+   * not counted: `labels()` of a series with more throws
+   * {@link TooManyLabelsError} without building them, and the parser keeps
+   * the positions of at most this many labels of a series, so a series with
+   * millions of labels costs no more memory than its text. @default Infinity
+   */
+  maxLabels?: number;
 }
 
 /** Exposition formats, named as Prometheus' `scrape_protocols` (defined with the config model). */
@@ -108,10 +121,14 @@ export function createParser(
   switch (protocol) {
     case "PrometheusText0.0.4":
     case "PrometheusText1.0.0":
-      return new PromParser(typeof body === "string" ? body : decodeBody(body));
+      return new PromParser(typeof body === "string" ? body : decodeBody(body), {
+        maxLabels: opts.maxLabels,
+      });
     case "OpenMetricsText1.0.0":
     case "OpenMetricsText0.0.1":
-      return new OpenMetricsParser(typeof body === "string" ? body : decodeBody(body));
+      return new OpenMetricsParser(typeof body === "string" ? body : decodeBody(body), {
+        maxLabels: opts.maxLabels,
+      });
     case "PrometheusProto":
       if (typeof body === "string") {
         throw new TypeError("the PrometheusProto format is binary: pass the body's bytes");

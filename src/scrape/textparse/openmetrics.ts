@@ -66,7 +66,7 @@
  */
 
 import { Labels, METRIC_NAME } from "../../model/labels.ts";
-import { ParseError } from "./errors.ts";
+import { ParseError, TooManyLabelsError } from "./errors.ts";
 import { formatOpenMetricsFloat, goFloatError, POW10, tryParseGoFloat } from "./float.ts";
 import type { EntryKind, Exemplar, MetricType, Parser } from "./mod.ts";
 import { detach, unescapeLabelValue } from "./prom.ts";
@@ -97,6 +97,13 @@ export interface OpenMetricsOptions {
    * Off by default: ferry accepts what Prometheus accepts.
    */
   strict?: boolean;
+  /**
+   * Most labels with a non-empty value a series may have (the metric name
+   * not counted): the positions of at most this many labels of a line are
+   * kept, so a line with millions costs no memory, and `labels()` of a line
+   * with more throws {@link TooManyLabelsError}. Not with `strict`.
+   */
+  maxLabels?: number;
 }
 
 /** OpenMetrics' limit on an exemplar's label names and values together, in code points. */
@@ -183,8 +190,12 @@ export class OpenMetricsParser implements Parser {
   #nameStart = 0; // the metric name as written (inside the quotes when quoted)
   #nameEnd = 0;
   #seriesEnd = 0;
-  #nLabels = 0;
+  #nLabels = 0; // labels stored in #offs
   #offs = new Int32Array(64); // per label: name start, name end, value start, value end
+  #written = 0; // labels written in the line's set (more than #nLabels past #maxLabels)
+  #nonEmpty = 0; // of those, the ones with a non-empty value
+  #setStart = 0; // index after the line's '{'
+  readonly #maxLabels: number;
   #val = 0;
   #ts = 0;
   #hasTs = false;
@@ -236,6 +247,7 @@ export class OpenMetricsParser implements Parser {
     this.#s = text;
     this.#n = text.length;
     this.#closed = options.strict ? new Map() : null;
+    this.#maxLabels = options.strict ? Infinity : options.maxLabels ?? Infinity;
   }
 
   /**
@@ -289,6 +301,21 @@ export class OpenMetricsParser implements Parser {
     return this.#owned;
   }
 
+  /**
+   * The line has more labels than were kept: past `maxLabels` non-empty ones
+   * it fails; otherwise (empty values made up the excess) the set is read
+   * again keeping every label.
+   */
+  #allLabels(): void {
+    if (this.#nonEmpty > this.#maxLabels) {
+      throw new TooManyLabelsError(this.metricName(), this.#nonEmpty, this.#maxLabels);
+    }
+    // The position caches may point past labels of this line: recompute them.
+    this.#nextBackslash = this.#nextNewline = this.#nextNul = -1;
+    if (this.#s.charCodeAt(this.#start) === LBRACE) this.#nameStart = -1;
+    this.#labelSet(this.#setStart, false, Infinity);
+  }
+
   /** The metric name of the current series line (a quoted one with its escapes resolved). */
   metricName(): string {
     return this.#name(this.#nameStart, this.#nameEnd);
@@ -300,10 +327,14 @@ export class OpenMetricsParser implements Parser {
    * while the last TYPE line was histogram/summary. The strings do not
    * share memory with the body.
    *
+   * @param owned false: the strings may share memory with the body (for a
+   *   look that does not keep them; a 100 MB label value is then not copied)
    * @throws {ParseError} on duplicate label names or a lone surrogate in a value
+   * @throws {TooManyLabelsError} past the parser's `maxLabels`
    */
-  labels(): Labels {
-    const own = this.ownedSeries();
+  labels(owned = true): Labels {
+    if (this.#written > this.#nLabels) this.#allLabels();
+    const own = owned ? this.ownedSeries() : this.series();
     const base = this.#start;
     const k = this.#nLabels;
     const offs = this.#offs;
@@ -414,7 +445,10 @@ export class OpenMetricsParser implements Parser {
     if (!this.#belongs()) return null;
     const pos = this.#pos;
     if (!(this.#stFrom <= pos && pos <= this.#stStop)) this.#lookAhead(pos);
-    return this.#stKey !== null && this.#hasKey(this.#stKey, this.#famName) ? this.#stVal : null;
+    if (this.#stKey === null) return null;
+    // The key compares every label: a line with some left out reads them all.
+    if (this.#written > this.#nLabels) this.#allLabels();
+    return this.#hasKey(this.#stKey, this.#famName) ? this.#stVal : null;
   }
 
   /**
@@ -477,7 +511,7 @@ export class OpenMetricsParser implements Parser {
         p = this.#labelSet(p + 1, false);
         c = p < n ? s.charCodeAt(p) : END;
       } else {
-        this.#nLabels = 0;
+        this.#nLabels = this.#written = this.#nonEmpty = 0;
       }
     }
     this.#seriesEnd = p;
@@ -592,11 +626,19 @@ export class OpenMetricsParser implements Parser {
    * `,` or `}` is the metric name (`#nameStart` is -1 when none was written
    * before the set).
    */
-  #labelSet(p: number, exemplar: boolean): number {
+  #labelSet(
+    p: number,
+    exemplar: boolean,
+    // Exemplars keep only labels with a value (the others are dropped), and an exemplar
+    // with more of them than this is longer than storage takes, whatever they say.
+    cap = exemplar ? EXEMPLAR_MAX_LABEL_SET_LENGTH + 1 : this.#maxLabels,
+  ): number {
     const s = this.#s;
     const n = this.#n;
     let offs = exemplar ? this.#exOffs : this.#offs;
     let k = 0;
+    let written = 0, nonEmpty = 0;
+    if (!exemplar) this.#setStart = p;
     const where = exemplar ? " in the exemplar" : "";
     for (;;) {
       let c = p < n ? s.charCodeAt(p) : END;
@@ -654,19 +696,23 @@ export class OpenMetricsParser implements Parser {
         if (q >= bs || q >= nl) q = -1;
       }
       p = q >= 0 ? q : this.#scanValue(p, vs, ns, ne, exemplar);
-      const o = k << 2;
-      if (o + 4 > offs.length) {
-        const bigger = new Int32Array(offs.length * 2);
-        bigger.set(offs);
-        offs = bigger;
-        if (exemplar) this.#exOffs = bigger;
-        else this.#offs = bigger;
+      written++;
+      if (p > vs) nonEmpty++;
+      if (k < cap && (p > vs || !exemplar)) {
+        const o = k << 2;
+        if (o + 4 > offs.length) {
+          const bigger = new Int32Array(offs.length * 2);
+          bigger.set(offs);
+          offs = bigger;
+          if (exemplar) this.#exOffs = bigger;
+          else this.#offs = bigger;
+        }
+        offs[o] = ns;
+        offs[o + 1] = ne;
+        offs[o + 2] = vs;
+        offs[o + 3] = p;
+        k++;
       }
-      offs[o] = ns;
-      offs[o + 1] = ne;
-      offs[o + 2] = vs;
-      offs[o + 3] = p;
-      k++;
       c = ++p < n ? s.charCodeAt(p) : END;
       if (c === COMMA) p++;
       else if (c !== RBRACE) {
@@ -677,7 +723,11 @@ export class OpenMetricsParser implements Parser {
       }
     }
     if (exemplar) this.#exN = k;
-    else this.#nLabels = k;
+    else {
+      this.#nLabels = k;
+      this.#written = written;
+      this.#nonEmpty = nonEmpty;
+    }
     return p + 1;
   }
 
@@ -1151,7 +1201,9 @@ export class OpenMetricsParser implements Parser {
     // stay valid for any later position): a fresh one would search the whole
     // body for a backslash at its first label value.
     let q = this.#peeker;
-    if (q === null) q = this.#peeker = new OpenMetricsParser(this.#s);
+    if (q === null) {
+      q = this.#peeker = new OpenMetricsParser(this.#s, { maxLabels: this.#maxLabels });
+    }
     q.#pos = from;
     q.#done = false;
     q.#lastType = this.#lastType;
@@ -1173,6 +1225,11 @@ export class OpenMetricsParser implements Parser {
       if (k !== "series") return;
       const e = q.#nameEnd;
       if (e - q.#nameStart >= 8 && this.#s.startsWith("_created", e - 8)) {
+        if (q.#written > q.#nLabels) {
+          // Past maxLabels its series fails anyway; else read every label for the key.
+          if (q.#nonEmpty > q.#maxLabels) return;
+          q.#allLabels();
+        }
         this.#stKey = q.#stKeyOf(this.#s.slice(q.#nameStart, e - 8));
         this.#stVal = toMillis(q.#val);
         return;

@@ -50,7 +50,7 @@
  */
 
 import { Labels, METRIC_NAME } from "../../model/labels.ts";
-import { ParseError } from "./errors.ts";
+import { ParseError, TooManyLabelsError } from "./errors.ts";
 import { formatOpenMetricsFloat, goFloatError, POW10, tryParseGoFloat } from "./float.ts";
 import { sortedOrder } from "./labelsort.ts";
 
@@ -121,8 +121,12 @@ export class PromParser {
   #nameStart = 0; // the metric name as written (inside the quotes when quoted)
   #nameEnd = 0;
   #seriesEnd = 0;
-  #nLabels = 0;
+  #nLabels = 0; // labels stored in #offs
   #offs = new Int32Array(64); // per label: name start, name end, value start, value end
+  #written = 0; // labels written in the line's block (more than #nLabels past #maxLabels)
+  #nonEmpty = 0; // of those, the ones with a non-empty value
+  #blockStart = 0; // index after the line's '{'
+  readonly #maxLabels: number;
   #val = 0;
   #ts = 0;
   #hasTs = false;
@@ -138,9 +142,16 @@ export class PromParser {
   #family = "";
   #help = "";
 
-  constructor(text: string) {
+  /**
+   * @param opts.maxLabels Most labels with a non-empty value a series may
+   * have (the metric name not counted): the positions of at most this many
+   * labels of a line are kept, so a line with millions costs no memory, and
+   * `labels()` of a line with more throws {@link TooManyLabelsError}.
+   */
+  constructor(text: string, opts: { maxLabels?: number } = {}) {
     this.#s = text;
     this.#n = text.length;
+    this.#maxLabels = opts.maxLabels ?? Infinity;
   }
 
   /**
@@ -228,10 +239,14 @@ export class PromParser {
    * while the last TYPE line was histogram/summary. The strings do not
    * share memory with the scraped body.
    *
+   * @param owned false: the strings may share memory with the body (for a
+   *   look that does not keep them; a 100 MB label value is then not copied)
    * @throws {ParseError} on duplicate label names or invalid UTF-8 (lone surrogates)
+   * @throws {TooManyLabelsError} past the parser's `maxLabels`
    */
-  labels(): Labels {
-    const own = this.ownedSeries();
+  labels(owned = true): Labels {
+    if (this.#written > this.#nLabels) this.#allLabels();
+    const own = owned ? this.ownedSeries() : this.series();
     const base = this.#start;
     const k = this.#nLabels;
     const offs = this.#offs;
@@ -283,6 +298,22 @@ export class PromParser {
       if (v !== "") kv.push(names[at], v);
     }
     return Labels.fromSortedFlat(kv);
+  }
+
+  /**
+   * The line has more labels than were kept: past `maxLabels` non-empty ones
+   * it fails; otherwise (empty values made up the excess) the block is read
+   * again keeping every label.
+   */
+  #allLabels(): void {
+    if (this.#nonEmpty > this.#maxLabels) {
+      throw new TooManyLabelsError(this.metricName(), this.#nonEmpty, this.#maxLabels);
+    }
+    // The position caches may point past labels of this line: recompute them.
+    this.#nextBackslash = this.#nextNul = -1;
+    const quoted = this.#s.charCodeAt(this.#start) === LBRACE;
+    if (quoted) this.#nameStart = -1;
+    this.#labelBlock(this.#blockStart, Infinity);
   }
 
   /** The sample value of the current series line. */
@@ -338,7 +369,7 @@ export class PromParser {
         c = p < n ? s.charCodeAt(p) : NL;
         while (c === SP || c === TAB) c = ++p < n ? s.charCodeAt(p) : NL;
       } else {
-        this.#nLabels = 0;
+        this.#nLabels = this.#written = this.#nonEmpty = 0;
         this.#seriesEnd = this.#nameEnd;
       }
     }
@@ -406,11 +437,13 @@ export class PromParser {
    * item followed by `,` or `}` is the metric name (`#nameStart` is -1 when
    * none was written before the block).
    */
-  #labelBlock(p: number): number {
+  #labelBlock(p: number, cap = this.#maxLabels): number {
     const s = this.#s;
     const n = this.#n;
     let offs = this.#offs;
     let k = 0;
+    let written = 0, nonEmpty = 0;
+    this.#blockStart = p;
     for (;;) {
       let c = p < n ? s.charCodeAt(p) : NL;
       while (c === SP || c === TAB) c = ++p < n ? s.charCodeAt(p) : NL;
@@ -459,17 +492,21 @@ export class PromParser {
       }
       if (q >= 0 && q < bs) p = q;
       else p = this.#scanEscapedValue(p, vs, ns, ne);
-      const o = k << 2;
-      if (o + 4 > offs.length) {
-        const bigger = new Int32Array(offs.length * 2);
-        bigger.set(offs);
-        this.#offs = offs = bigger;
+      written++;
+      if (p > vs) nonEmpty++;
+      if (k < cap) {
+        const o = k << 2;
+        if (o + 4 > offs.length) {
+          const bigger = new Int32Array(offs.length * 2);
+          bigger.set(offs);
+          this.#offs = offs = bigger;
+        }
+        offs[o] = ns;
+        offs[o + 1] = ne;
+        offs[o + 2] = vs;
+        offs[o + 3] = p;
+        k++;
       }
-      offs[o] = ns;
-      offs[o + 1] = ne;
-      offs[o + 2] = vs;
-      offs[o + 3] = p;
-      k++;
       c = ++p < n ? s.charCodeAt(p) : NL;
       while (c === SP || c === TAB) c = ++p < n ? s.charCodeAt(p) : NL;
       if (c === 44 /* , */) p++;
@@ -478,6 +515,8 @@ export class PromParser {
       }
     }
     this.#nLabels = k;
+    this.#written = written;
+    this.#nonEmpty = nonEmpty;
     return p + 1;
   }
 

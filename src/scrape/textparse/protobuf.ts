@@ -62,7 +62,7 @@
 import type { BucketSpan, Histogram } from "../../model/histogram.ts";
 import { ResetHint } from "../../model/histogram.ts";
 import { Labels, METRIC_NAME } from "../../model/labels.ts";
-import { ParseError } from "./errors.ts";
+import { ParseError, TooManyLabelsError } from "./errors.ts";
 import { formatOpenMetricsFloat } from "./float.ts";
 import type { EntryKind, Exemplar, MetricType, Parser } from "./mod.ts";
 import { EXEMPLAR_MAX_LABEL_SET_LENGTH } from "./openmetrics.ts";
@@ -85,6 +85,13 @@ export interface ProtobufOptions {
    * (`always_scrape_classic_histograms`). @default false
    */
   classicHistograms?: boolean;
+  /**
+   * Most labels with a non-empty value a metric may have (the metric name
+   * not counted): the positions of at most this many label fields of a
+   * metric are kept, so one with millions costs no memory, and `labels()` of
+   * one with more throws {@link TooManyLabelsError}.
+   */
+  maxLabels?: number;
 }
 
 // MetricType of metrics.proto.
@@ -163,6 +170,11 @@ export class ProtobufParser implements Parser {
   /** Label fields: [fieldStart, payloadStart, payloadEnd] triples. */
   #lbl = new Int32Array(48);
   #nLbl = 0;
+  /** Label fields of the metric (more than #nLbl past #maxLabels), the first's start, the last's end. */
+  #nLblAll = 0;
+  #lblFirst = 0;
+  #lblEnd = 0;
+  readonly #maxLabels: number;
   #lblKey: string | null = null;
   #ts: number | null = null;
   #st: number | null = null;
@@ -215,6 +227,7 @@ export class ProtobufParser implements Parser {
     this.#r = new ProtoReader(body);
     this.#native = opts.nativeHistograms ?? false;
     this.#alsoClassic = opts.classicHistograms ?? false;
+    this.#maxLabels = opts.maxLabels ?? Infinity;
   }
 
   /**
@@ -280,7 +293,10 @@ export class ProtobufParser implements Parser {
       const l = this.#lbl;
       const n = this.#nLbl;
       let k = "";
-      if (n > 0) {
+      if (this.#nLblAll > n) {
+        // Not every label field was kept: the bytes that hold them all.
+        k = s.slice(this.#lblFirst, this.#lblEnd);
+      } else if (n > 0) {
         // Usually the label fields are adjacent: one slice.
         let from = l[0];
         for (let i = 0; i < n; i++) {
@@ -320,8 +336,10 @@ export class ProtobufParser implements Parser {
    *
    * @throws {ParseError} on empty or invalid UTF-8 label names, invalid UTF-8
    * values, or duplicate label names
+   * @throws {TooManyLabelsError} past the parser's `maxLabels`
    */
   labels(): Labels {
+    if (this.#nLblAll > this.#nLbl) this.#allLabels();
     const r = this.#r;
     const n = this.#nLbl;
     const names: string[] = [METRIC_NAME];
@@ -385,6 +403,67 @@ export class ProtobufParser implements Parser {
       if (values[at] !== "") kv.push(names[at], values[at]);
     }
     return Labels.fromSortedFlat(kv);
+  }
+
+  /**
+   * The metric has more label fields than were kept: past `maxLabels`
+   * non-empty values it fails; otherwise (empty values made up the excess)
+   * every label field is kept. Runs after `#loadMetric` checked the fields.
+   */
+  #allLabels(): void {
+    const r = this.#r;
+    const start = this.#metrics[(this.#mi - 1) * 2];
+    const end = this.#metrics[(this.#mi - 1) * 2 + 1];
+    const save = r.p;
+    let nonEmpty = 0;
+    r.p = start;
+    while (r.p < end) {
+      const tag = r.tag(end);
+      if ((tag & 7) !== WIRE_LEN) {
+        r.skip(tag & 7, end);
+        continue;
+      }
+      const len = r.len(end);
+      const pEnd = r.p + len;
+      if (tag >>> 3 === 1) {
+        while (r.p < pEnd) {
+          const t2 = r.tag(pEnd);
+          if ((t2 & 7) !== WIRE_LEN) r.skip(t2 & 7, pEnd);
+          else {
+            const l2 = r.len(pEnd);
+            if (t2 === 0x12 && l2 > 0) nonEmpty++;
+            r.p += l2;
+          }
+        }
+      }
+      r.p = pEnd;
+    }
+    if (nonEmpty > this.#maxLabels) {
+      r.p = save;
+      throw new TooManyLabelsError(this.#famName, nonEmpty, this.#maxLabels);
+    }
+    let nl = 0;
+    r.p = start;
+    while (r.p < end) {
+      const at = r.p;
+      const tag = r.tag(end);
+      if ((tag & 7) !== WIRE_LEN) {
+        r.skip(tag & 7, end);
+        continue;
+      }
+      const len = r.len(end);
+      if (tag >>> 3 === 1) {
+        if (nl * 3 + 3 > this.#lbl.length) this.#lbl = grow(this.#lbl);
+        const l = this.#lbl;
+        l[nl * 3] = at;
+        l[nl * 3 + 1] = r.p;
+        l[nl * 3 + 2] = r.p + len;
+        nl++;
+      }
+      r.p += len;
+    }
+    this.#nLbl = nl;
+    r.p = save;
   }
 
   /** The value of the current series sample (0 for a histogram entry). */
@@ -601,7 +680,8 @@ export class ProtobufParser implements Parser {
     const start = this.#metrics[i * 2];
     const end = this.#metrics[i * 2 + 1];
     const want = VALUE_FIELD[this.#famType];
-    let nl = 0;
+    let nl = 0, all = 0;
+    const cap = this.#maxLabels;
     let subS = -1, subE = -1;
     this.#ts = null;
     this.#lblKey = null;
@@ -614,12 +694,17 @@ export class ProtobufParser implements Parser {
       if (wt === WIRE_LEN && f !== 6 && f >= 1 && f <= 7) {
         const len = r.len(end);
         if (f === 1) {
-          if (nl * 3 + 3 > this.#lbl.length) this.#lbl = grow(this.#lbl);
-          const l = this.#lbl;
-          l[nl * 3] = at;
-          l[nl * 3 + 1] = r.p;
-          l[nl * 3 + 2] = r.p + len;
-          nl++;
+          if (all === 0) this.#lblFirst = at;
+          this.#lblEnd = r.p + len;
+          all++;
+          if (nl < cap) {
+            if (nl * 3 + 3 > this.#lbl.length) this.#lbl = grow(this.#lbl);
+            const l = this.#lbl;
+            l[nl * 3] = at;
+            l[nl * 3 + 1] = r.p;
+            l[nl * 3 + 2] = r.p + len;
+            nl++;
+          }
         } else if (f === want) {
           subS = r.p;
           subE = r.p + len;
@@ -631,6 +716,7 @@ export class ProtobufParser implements Parser {
       } else this.#other(tag, 7, "Metric", at, end);
     }
     this.#nLbl = nl;
+    this.#nLblAll = all;
     this.#st = null;
     this.#exStart = -1;
     this.#value = 0;

@@ -6,7 +6,7 @@
  * replay, and metadata records for the series that have metadata.
  *
  * Written atomically: `checkpoint.<n>.tmp` is written and fsynced, renamed,
- * and the directory fsynced. Only then are the segments it replaces and the
+ * and the directory fsynced (a failed write removes the temporary file). Only then are the segments it replaces and the
  * older checkpoints deleted.
  *
  * @module
@@ -41,6 +41,21 @@ export async function writeCheckpoint(
   const final = checkpointPath(walDir, n);
   const tmp = final + ".tmp";
   await Deno.remove(tmp).catch(() => {});
+  try {
+    return await writeTo(tmp, final, walDir, batches);
+  } catch (e) {
+    // A partial temporary file must not take space (the disk may be what is full).
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+async function writeTo(
+  tmp: string,
+  final: string,
+  walDir: string,
+  batches: Iterable<RecordBatch>,
+): Promise<number> {
   let pos = 0;
   {
     using file = await Deno.open(tmp, { write: true, create: true, truncate: true });

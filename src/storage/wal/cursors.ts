@@ -5,12 +5,17 @@
  * File format: `{"version":1,"cursors":{"<name>":{"segment":3,"offset":1234}}}`.
  * Written to `cursors.json.tmp`, fsynced, then renamed over the old file; at
  * most once a second (the first ack after a quiet second is written at
- * once, later ones are coalesced) and on `close()`.
+ * once, later ones are coalesced) and on `close()`. A failed write (disk
+ * full, directory removed or read-only) is retried a second later (the
+ * directory is created again if it is gone); the failure is logged when it
+ * starts, every minute while it lasts, and when it ends.
  *
  * @module
  */
 
+import { dirname } from "node:path";
 import { log } from "../../util/log.ts";
+import { FailureLog } from "../failures.ts";
 import { comparePositions, type DeliveryCursor, type WalPosition } from "../types.ts";
 
 const FILE_VERSION = 1;
@@ -62,16 +67,24 @@ export class CursorStore {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #writing: Promise<void> = Promise.resolve();
   #closed = false;
+  readonly #failures: FailureLog;
 
   private constructor(path: string, now: () => number) {
     this.#path = path;
     this.#now = now;
+    this.#failures = new FailureLog(log("wal"), {
+      message: "Cannot write cursors file",
+      recovered: "Writing the cursors file works again",
+      everyMs: 60_000,
+      now,
+    });
   }
 
   /**
    * Loads the cursors file (a missing file means no cursors; an unreadable
    * one is logged and ignored). `clamp` adjusts each loaded position (e.g. to
-   * the current end of the WAL when it points past it).
+   * the current end of the WAL when it points past it). `now` is a monotonic
+   * clock in ms (it paces the writes).
    */
   static async load(
     path: string,
@@ -180,22 +193,39 @@ export class CursorStore {
       const body = new TextEncoder().encode(
         JSON.stringify({ version: FILE_VERSION, cursors }) + "\n",
       );
-      const tmp = this.#path + ".tmp";
       try {
-        {
-          using f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-          let done = 0;
-          while (done < body.length) done += await f.write(body.subarray(done));
-          await f.syncData();
-        }
-        await Deno.rename(tmp, this.#path);
+        await this.#write(body).catch(async (e) => {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+          // The storage directory was removed underneath: create it again.
+          await Deno.mkdir(dirname(this.#path), { recursive: true });
+          await this.#write(body);
+        });
+        this.#failures.ok();
       } catch (e) {
-        this.#dirty = true;
-        log("wal").error("Cannot write cursors file", { file: this.#path, error: String(e) });
+        this.#failures.fail(e, { file: this.#path });
+        // Try again later, even if no cursor moves meanwhile.
+        this.changed();
       }
     });
     this.#writing = run;
     return run;
+  }
+
+  async #write(body: Uint8Array): Promise<void> {
+    const tmp = this.#path + ".tmp";
+    try {
+      {
+        using f = await Deno.open(tmp, { write: true, create: true, truncate: true });
+        let done = 0;
+        while (done < body.length) done += await f.write(body.subarray(done));
+        await f.syncData();
+      }
+      await Deno.rename(tmp, this.#path);
+    } catch (e) {
+      // A partial temporary file must not take space (the disk may be what is full).
+      await Deno.remove(tmp).catch(() => {});
+      throw e;
+    }
   }
 
   /** Stops the timer and writes pending changes. */

@@ -19,7 +19,7 @@ import {
   segmentName,
   segmentPath,
 } from "./segment.ts";
-import { type RecordWritten, SegmentWriter, syncDir } from "./writer.ts";
+import { type OpenSegment, type RecordWritten, SegmentWriter, syncDir } from "./writer.ts";
 
 /** Where a replayed record came from. */
 export interface ReplayPosition {
@@ -48,6 +48,16 @@ export interface WalOptions {
   onRotate?: (completed: number, next: number) => void;
   /** Awaited before a new head segment is created (see `SegmentWriterOptions.beforeRotate`). */
   beforeRotate?: (completing: number) => Promise<void>;
+  /** Creates segment files (fault-injection seam for tests; see `SegmentWriterOptions.openSegment`). */
+  openSegment?: OpenSegment;
+}
+
+/** WAL files that vanished underneath the WAL (see `Wal.missingFiles`). */
+export interface MissingFiles {
+  /** Listed segments whose file is gone, ascending (may include the head). */
+  segments: number[];
+  /** Whether the current checkpoint's file is gone. */
+  checkpoint: boolean;
 }
 
 /** Which segments the last open replayed (as Prometheus' `/api/v1/status/walreplay`). */
@@ -104,7 +114,13 @@ export interface ReplayStatus {
  * 7. Only whole completed segments are ever deleted (never the head), and
  *    only by `truncate`, after the checkpoint that replaces them is durable.
  *    Which segments may go (every cursor past them, or dropped by retention
- *    or a disk cap) is the agent db's decision; see `AgentDb`.
+ *    or a disk cap) is the agent db's decision; see `AgentDb`. A segment is
+ *    unlisted before its file is removed, so a listed segment whose file is
+ *    missing was removed by something else (`missingFiles`).
+ * 8. Files removed by something else (the directory deleted underneath the
+ *    agent) are forgotten by `forgetMissing`; when the head was among them
+ *    the directory is created again and writing continues in a new head
+ *    segment, numbered on from the lost one.
  */
 export class Wal {
   readonly dir: string;
@@ -177,17 +193,22 @@ export class Wal {
       const res = await scanFile(path, {
         onRecord: (rec, offset) => replay(rec, { segment: -1, offset }),
       });
-      checkpointBytes = res.size;
+      checkpointBytes = res.error ? res.error.offset : res.size;
       if (res.error) {
         const loss = await assessFileLoss(path, res.error.offset);
-        logger.error("Checkpoint is damaged; series after the damage are unknown", {
-          file: checkpointName(cp),
-          offset: res.error.offset,
-          error: res.error.message,
-          lost_series_records: loss.seriesRecords,
-          lost_bytes: loss.bytes,
-          exact: loss.exact,
-        });
+        logger.error(
+          "Checkpoint is damaged; series after the damage are unknown (truncated there)",
+          {
+            file: checkpointName(cp),
+            offset: res.error.offset,
+            error: res.error.message,
+            lost_series_records: loss.seriesRecords,
+            lost_bytes: loss.bytes,
+            exact: loss.exact,
+          },
+        );
+        // Repaired like a segment, so the next start does not report the same damage again.
+        await Deno.truncate(path, res.error.offset);
         corrupt(res.error, loss);
       }
     }
@@ -234,6 +255,7 @@ export class Wal {
     const head = Math.max(prev, cp) + 1;
     const writer = await SegmentWriter.create(dir, head, {
       segmentSize,
+      openSegment: opts.openSegment,
       onRotate: (completed, next) => {
         wal.#segments.push(next);
         opts.onRotate?.(completed, next);
@@ -332,11 +354,12 @@ export class Wal {
     const old = this.#checkpoint;
     this.#checkpoint = upTo;
     for (const s of doomed) {
+      // Unlisted first: a listed segment without a file was removed by something else.
+      this.#segments.splice(this.#segments.indexOf(s), 1);
+      this.#sizes.delete(s);
       await Deno.remove(segmentPath(this.dir, s)).catch((e) => {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
       });
-      this.#segments.splice(this.#segments.indexOf(s), 1);
-      this.#sizes.delete(s);
     }
     if (old >= 0 && old !== upTo) {
       await Deno.remove(checkpointPath(this.dir, old)).catch(() => {});
@@ -355,8 +378,68 @@ export class Wal {
     this.#checkpointBytes = await writeCheckpoint(this.dir, this.#checkpoint, series);
   }
 
+  /** Whether the head segment's file is gone (removed underneath the WAL, perhaps with its directory). */
+  async headMissing(): Promise<boolean> {
+    return !(await exists(segmentPath(this.dir, this.head)));
+  }
+
+  /**
+   * The listed segments (the head included) and the checkpoint whose files
+   * are gone. Other errors than "not found" (e.g. no permission) do not
+   * count as missing.
+   */
+  async missingFiles(): Promise<MissingFiles> {
+    const segments: number[] = [];
+    for (const s of [...this.#segments]) {
+      if (!(await exists(segmentPath(this.dir, s))) && this.#segments.includes(s)) segments.push(s);
+    }
+    const cp = this.#checkpoint;
+    const checkpoint = cp >= 0 && !(await exists(checkpointPath(this.dir, cp))) &&
+      this.#checkpoint === cp;
+    return { segments, checkpoint };
+  }
+
+  /**
+   * Forgets the missing files `m` (from `missingFiles`). When the head is
+   * among them, creates the directory again if needed and starts a new head
+   * segment (the lost one is not synced: its data is gone with it). A
+   * missing checkpoint is forgotten too; a caller that still has every
+   * segment should `rewriteCheckpoint` instead. Throws when the new head
+   * cannot be created (the next write tries again).
+   */
+  async forgetMissing(m: MissingFiles): Promise<void> {
+    const head = this.head;
+    for (const s of m.segments) {
+      if (s === head) continue;
+      const i = this.#segments.indexOf(s);
+      if (i >= 0) this.#segments.splice(i, 1);
+      this.#sizes.delete(s);
+    }
+    if (m.checkpoint) {
+      this.#checkpoint = -1;
+      this.#checkpointBytes = 0;
+    }
+    if (!m.segments.includes(head)) return;
+    await Deno.mkdir(this.dir, { recursive: true });
+    await this.#writer.abandon();
+    const i = this.#segments.indexOf(head);
+    if (i >= 0) this.#segments.splice(i, 1);
+    this.#sizes.delete(head);
+  }
+
   /** Syncs and closes the head segment. */
   close(): Promise<void> {
     return this.#writer.close();
+  }
+}
+
+/** Whether `path` exists; only "not found" counts as absent. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    return true;
   }
 }

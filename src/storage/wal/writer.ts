@@ -20,6 +20,18 @@ export class WalWriteError extends Error {
   }
 }
 
+/**
+ * What the writer needs of an open segment file (`Deno.FsFile` has it all).
+ * A narrow seam so tests can inject faults (disk full, read-only) into writes.
+ */
+export type SegmentFile = Pick<
+  Deno.FsFile,
+  "write" | "truncate" | "seek" | "syncData" | "close"
+>;
+
+/** Creates segment file `path` (which must not exist) for writing. */
+export type OpenSegment = (path: string) => Promise<SegmentFile>;
+
 /** Options of `SegmentWriter.create`. */
 export interface SegmentWriterOptions {
   /** Rotate before a record would make the segment larger than this. */
@@ -33,6 +45,11 @@ export interface SegmentWriterOptions {
    * hook, never thrown from here.
    */
   beforeRotate?: (completing: number) => Promise<void>;
+  /**
+   * Creates a segment file (fault-injection seam for tests).
+   * @default {Deno.open(path, { write: true, createNew: true })}
+   */
+  openSegment?: OpenSegment;
 }
 
 /** Called for each record written by `SegmentWriter.write`: its index in `ends`, segment and end offset. */
@@ -48,17 +65,24 @@ export type RecordWritten = (index: number, segment: number, end: number) => voi
  * - `position` is always at the end of a whole record; after a failed write
  *   the file is truncated back to it (or, if that fails too, the next write
  *   starts a new segment).
+ * - After a failed fsync the head is not trusted (the kernel may have
+ *   dropped the dirty pages and will not report it again): the next write
+ *   starts a new segment.
  * - Completed segments are fsynced before the next one is created.
+ * - A failed write or rotation leaves the writer usable: each later write
+ *   tries again, so writing resumes by itself once the cause is gone (disk
+ *   space freed, directory writable again).
  */
 export class SegmentWriter {
   readonly #walDir: string;
   readonly #segmentSize: number;
   readonly #onRotate?: (completed: number, next: number) => void;
   readonly #beforeRotate?: (completing: number) => Promise<void>;
+  readonly #open: OpenSegment;
   /** Records framed but not yet written out: index, segment, end (flat triples). */
   readonly #framed: number[] = [];
   /** Null between a completed segment and a successfully created next one. */
-  #file: Deno.FsFile | null;
+  #file: SegmentFile | null;
   #segment: number;
   #offset = 0;
   #frames = new Uint8Array(64 * 1024);
@@ -69,7 +93,7 @@ export class SegmentWriter {
   private constructor(
     walDir: string,
     segment: number,
-    file: Deno.FsFile,
+    file: SegmentFile,
     opts: SegmentWriterOptions,
   ) {
     this.#walDir = walDir;
@@ -78,6 +102,7 @@ export class SegmentWriter {
     this.#segmentSize = opts.segmentSize;
     this.#onRotate = opts.onRotate;
     this.#beforeRotate = opts.beforeRotate;
+    this.#open = opts.openSegment ?? createSegment;
   }
 
   /** Creates segment `segment` (which must not exist) and writes into it. */
@@ -86,7 +111,16 @@ export class SegmentWriter {
     segment: number,
     opts: SegmentWriterOptions,
   ): Promise<SegmentWriter> {
-    const file = await createSegment(walDir, segment);
+    let file: SegmentFile;
+    try {
+      file = await (opts.openSegment ?? createSegment)(segmentPath(walDir, segment));
+    } catch (e) {
+      throw new WalWriteError(`Cannot start WAL segment ${segment}: ${errMessage(e)}`, {
+        segment,
+        offset: 0,
+        cause: e,
+      });
+    }
     await syncDir(walDir);
     return new SegmentWriter(walDir, segment, file, opts);
   }
@@ -148,6 +182,16 @@ export class SegmentWriter {
     await this.#rotate();
   }
 
+  /**
+   * Gives the head segment up without syncing it (its file was removed) and
+   * starts the next one.
+   */
+  async abandon(): Promise<void> {
+    if (this.#closed) throw new WalWriteError("Cannot rotate: WAL is closed", this.position);
+    this.#broken = true;
+    await this.#rotate();
+  }
+
   /** fdatasync of the head segment, when something was written since the last one. */
   async sync(): Promise<void> {
     if (!this.#dirty || this.#closed || this.#file === null) return;
@@ -155,7 +199,8 @@ export class SegmentWriter {
     try {
       await this.#file.syncData();
     } catch (e) {
-      this.#dirty = true;
+      // What was written may not be on disk, and a second fsync would not say so.
+      this.#broken = true;
       throw new WalWriteError(`Cannot sync WAL segment ${this.#segment}: ${errMessage(e)}`, {
         ...this.position,
         cause: e,
@@ -226,13 +271,19 @@ export class SegmentWriter {
     const next = completed + 1;
     try {
       if (this.#file !== null) {
-        await this.#file.syncData();
+        // A broken head already failed; it is given up on, not synced again.
+        if (!this.#broken) {
+          await this.#file.syncData().catch((e) => {
+            this.#broken = true;
+            throw e;
+          });
+        }
         this.#file.close();
         this.#file = null;
         this.#dirty = false;
       }
       if (this.#beforeRotate) await this.#beforeRotate(completed);
-      this.#file = await createSegment(this.#walDir, next);
+      this.#file = await this.#open(segmentPath(this.#walDir, next));
     } catch (e) {
       throw new WalWriteError(`Cannot start WAL segment ${next}: ${errMessage(e)}`, {
         ...this.position,
@@ -247,8 +298,8 @@ export class SegmentWriter {
   }
 }
 
-async function createSegment(walDir: string, segment: number): Promise<Deno.FsFile> {
-  return await Deno.open(segmentPath(walDir, segment), { write: true, createNew: true });
+function createSegment(path: string): Promise<Deno.FsFile> {
+  return Deno.open(path, { write: true, createNew: true });
 }
 
 /** fsync of a directory, so created/renamed/removed entries are durable. */

@@ -48,8 +48,11 @@ export type {
   HttpClientConfig,
   HttpHeader,
   HttpSdConfig,
+  KubernetesRole,
+  KubernetesSdConfig,
   MetadataConfig,
   OAuth2Config,
+  PushConfig,
   QueueConfig,
   RelabelAction,
   RelabelConfig,
@@ -62,7 +65,7 @@ export type {
   StaticConfig,
   TlsConfig,
 } from "./src/config/types.ts";
-export { dnsSd, fileSd, httpSd } from "./src/config/sd.ts";
+export { dnsSd, fileSd, httpSd, kubernetesSd } from "./src/config/sd.ts";
 
 /**
  * Declares a ferry config. Returns its argument unchanged; it exists so the

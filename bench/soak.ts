@@ -986,7 +986,12 @@ export function analyzeRss(
     firstThirdMaxMiB: max(first),
     lastThirdMeanMiB: lm,
     lastThirdMaxMiB: max(last),
-    maxMiB: mib(Math.max(0, ...samples.filter((s) => s.at <= to).map((s) => s.rssBytes))),
+    maxMiB: mib(
+      Math.max(
+        0,
+        ...samples.filter((s) => s.at <= to && Number.isFinite(s.rssBytes)).map((s) => s.rssBytes),
+      ),
+    ),
     slopeMiBPerHour: perHour(ok),
     longestRunSlopeMiBPerHour: perHour(longest),
     longestRunMinutes: longest.length

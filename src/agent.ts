@@ -8,6 +8,8 @@
 
 import type { ResolvedConfig, ResolvedRemoteWrite } from "./config/types.ts";
 import { renderConfigYaml } from "./config/render.ts";
+import { DEFAULT_PUSH } from "./config/resolve.ts";
+import { createPushHandlers, PushIngester } from "./push/mod.ts";
 import { Registry } from "./metrics/registry.ts";
 import { type Labels, LabelsBuilder } from "./model/labels.ts";
 import { compileRules, relabel } from "./relabel/relabel.ts";
@@ -71,6 +73,11 @@ export interface AgentOptions {
   build?: BuildStatus;
   /** `--web.config.file`: TLS and basic auth of the web server; the file is re-read when it changes. */
   web?: { config: WebConfig; file?: string };
+  /**
+   * `--web.enable-remote-write-receiver`: accept pushes at `POST /api/v1/write`
+   * and `/api/v1/import/prometheus` (configured by the config's `push`).
+   */
+  remoteWriteReceiver?: boolean;
 }
 
 /**
@@ -111,6 +118,7 @@ export class Agent {
   #ready = false;
   #lock?: DirectoryLock;
   #stopping: Promise<void> | null = null;
+  #push: PushIngester | null = null;
 
   private constructor(config: ResolvedConfig, opts: AgentOptions, registry: Registry, db: AgentDb) {
     this.#config = config;
@@ -167,11 +175,26 @@ export class Agent {
         }
       }
       agent.#scrape.start(config.scrapeConfigs);
+      if (opts.remoteWriteReceiver) {
+        agent.#push = new PushIngester({
+          appendable: db,
+          registry,
+          config: config.push ?? DEFAULT_PUSH,
+        });
+      } else if (config.push !== undefined) {
+        logger.warn(
+          "the config has push settings but the push endpoints are off: start with --web.enable-remote-write-receiver",
+        );
+      }
       if (opts.listenAddress !== "") {
+        const clock = opts.clock ?? realClock;
         const handler = createHandler({
           status: agent.status(),
           registry,
           lifecycle: opts.lifecycle,
+          push: agent.#push === null
+            ? undefined
+            : createPushHandlers(agent.#push, { now: () => clock.now() }),
         });
         const guard = opts.web ? new WebGuard(opts.web.config, { file: opts.web.file }) : null;
         agent.#web = await startWebServer({
@@ -196,6 +219,7 @@ export class Agent {
       jobs: config.scrapeConfigs.length,
       endpoints: config.remoteWrite.length,
       storage: opts.storagePath,
+      remote_write_receiver: agent.#push !== null,
     });
     return agent;
   }
@@ -230,6 +254,7 @@ export class Agent {
     for (const pool of this.#scrape.pools()) {
       for (const loop of pool.loops()) yield* loop.metadata();
     }
+    if (this.#push !== null) yield* this.#push.families();
   }
 
   /**
@@ -250,6 +275,7 @@ export class Agent {
   async #apply(config: ResolvedConfig): Promise<ReloadResult> {
     if (this.#stopping) throw new Error("the agent is shutting down");
     this.#config = config;
+    this.#push?.configure(config.push ?? DEFAULT_PUSH);
     // Jobs and endpoints are independent: a draining endpoint does not hold up the jobs.
     const [endpoints, jobs] = await Promise.all([
       this.#applyEndpoints(config),

@@ -16,6 +16,11 @@ import type { ResolvedConfig, ResolvedHttpClient, ResolvedScrapeConfig } from ".
 import { webConfigFiles } from "../web/webconfig.ts";
 import { checkTargets } from "./check_targets.ts";
 import { SHARD_ENV_VARS } from "./shard.ts";
+import {
+  IN_CLUSTER_ENV,
+  kubeconfigConnection,
+  SERVICE_ACCOUNT_DIR,
+} from "../discovery/kubernetes/connection.ts";
 import { parseListenAddress } from "../web/server.ts";
 import { type FlagSpec, parseCommand, print, printErr, usage } from "./flags.ts";
 
@@ -163,9 +168,41 @@ export async function computePermissions(
         `job ${job.jobName}: dns_sd needs name resolution and its resolved targets are not known in advance; add them to --allow-net`,
       );
     }
+    for (const sd of job.kubernetesSdConfigs ?? []) {
+      const kof = `the kubernetes_sd of ${of}`;
+      if (sd.apiServer !== "") {
+        grant("net", urlHost(sd.apiServer), `Kubernetes API server of ${of}`);
+        clientFiles(sd, kof);
+      } else if (sd.kubeconfigFile !== "") {
+        const file = path(sd.kubeconfigFile);
+        grant("read", file, `kubeconfig_file of ${of}`);
+        try {
+          const conn = await kubeconfigConnection(file);
+          grant("net", urlHost(conn.server), `Kubernetes API server (kubeconfig) of ${of}`);
+        } catch (e) {
+          notes.push(
+            `${of}: could not read kubeconfig_file ${file} (${
+              (e as Error).message
+            }); add its server to --allow-net`,
+          );
+        }
+        notes.push(
+          `${of}: files the kubeconfig names (certificate-authority, client-certificate, client-key, tokenFile) must be added to --allow-read`,
+        );
+      } else {
+        for (const v of IN_CLUSTER_ENV) grant("env", v, `in-cluster config of ${kof}`);
+        grant("read", SERVICE_ACCOUNT_DIR, `service account token, CA and namespace of ${of}`);
+        notes.push(
+          `${of}: in-cluster kubernetes_sd connects to https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT, known only inside the pod; add it to --allow-net`,
+        );
+      }
+      notes.push(
+        `${of}: targets from kubernetes_sd (role ${sd.role}) are not known in advance (pod and service addresses change); add them to --allow-net or allow all net`,
+      );
+    }
     // Every shard's targets: --shard.* and FERRY_SHARD_* may pick another shard at run time.
     const { shard: _shard, ...unsharded } = job;
-    offline.push({ ...unsharded, httpSdConfigs: [], dnsSdConfigs: [] });
+    offline.push({ ...unsharded, httpSdConfigs: [], dnsSdConfigs: [], kubernetesSdConfigs: [] });
   }
   const checked = await checkTargets(offline);
   for (const job of checked) {

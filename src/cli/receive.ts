@@ -14,31 +14,27 @@
 import { quote } from "../model/labels.ts";
 import { formatValue } from "../model/sample.ts";
 import {
-  checkLabels,
-  CodecError,
   type DecodedHistogram,
   type DecodedSeries,
   type DecodedWriteRequest,
-  decodeWriteRequest,
-  decodeWriteRequestV2,
   DEFAULT_MAX_DECODED_BYTES,
-  snappyDecode,
 } from "../remote/codec.ts";
+import {
+  BodyTooLargeError,
+  decodeRwBody,
+  DEFAULT_MAX_BODY_BYTES,
+  PROTO_V2,
+  protocolOf,
+  readBody,
+  renderPairs,
+  setWritten,
+} from "../push/protocol.ts";
 import { type FlagSpec, parseCommand, print, printErr, usage } from "./flags.ts";
 
+export { protocolOf };
+
 /** Largest compressed body accepted. */
-const MAX_BODY_BYTES = 16 << 20;
-
-/** The RW 1.0 and RW 2.0 `proto` parameters of Content-Type. */
-const PROTO_V1 = "prometheus.WriteRequest";
-const PROTO_V2 = "io.prometheus.write.v2.Request";
-
-/** Response headers with what a RW 2.0 receiver wrote. */
-const WRITTEN = {
-  samples: "X-Prometheus-Remote-Write-Samples-Written",
-  histograms: "X-Prometheus-Remote-Write-Histograms-Written",
-  exemplars: "X-Prometheus-Remote-Write-Exemplars-Written",
-} as const;
+const MAX_BODY_BYTES = DEFAULT_MAX_BODY_BYTES;
 
 /** The status `--fail-every` answers with. */
 export const FAIL_EVERY_STATUS = 503;
@@ -128,32 +124,6 @@ interface HandlerState {
   valid: number;
 }
 
-/**
- * The protocol a Content-Type asks for: 1 for `application/x-protobuf` (no
- * `proto`, or `proto=prometheus.WriteRequest`) and for a missing header, 2
- * for `proto=io.prometheus.write.v2.Request`; otherwise why not.
- */
-export function protocolOf(contentType: string | null): 1 | 2 | { reason: string } {
-  if (contentType === null || contentType.trim() === "") return 1;
-  const [type, ...params] = contentType.split(";").map((p) => p.trim());
-  if (type.toLowerCase() !== "application/x-protobuf") {
-    return { reason: `unsupported Content-Type ${JSON.stringify(contentType)}` };
-  }
-  let proto = PROTO_V1;
-  for (const p of params) {
-    const eq = p.indexOf("=");
-    if (eq < 0 || p.slice(0, eq).trim().toLowerCase() !== "proto") continue;
-    proto = p.slice(eq + 1).trim().replace(/^"(.*)"$/, "$1");
-  }
-  if (proto === PROTO_V1) return 1;
-  if (proto === PROTO_V2) return 2;
-  return {
-    reason: `unsupported proto ${
-      JSON.stringify(proto)
-    } in Content-Type (want ${PROTO_V1} or ${PROTO_V2})`,
-  };
-}
-
 async function handle(req: Request, s: HandlerState): Promise<Response> {
   const path = new URL(req.url).pathname;
   if (path !== "/api/v1/write" && path !== "/") return text(404, "not found");
@@ -177,20 +147,13 @@ async function handle(req: Request, s: HandlerState): Promise<Response> {
   try {
     body = await readBody(req, MAX_BODY_BYTES);
   } catch (e) {
-    return reject(s, e instanceof CodecError ? 413 : 400, errorText(e), version);
+    return reject(s, e instanceof BodyTooLargeError ? 413 : 400, errorText(e), version);
   }
   let decoded: DecodedWriteRequest;
   try {
-    const raw = snappyDecode(body, s.maxDecoded);
-    decoded = version === 2 ? decodeWriteRequestV2(raw) : decodeWriteRequest(raw);
+    decoded = decodeRwBody(body, version, s.maxDecoded);
   } catch (e) {
     return reject(s, 400, errorText(e), version);
-  }
-  for (const ser of decoded.series) {
-    const problem = checkLabels(ser.labels);
-    if (problem) {
-      return reject(s, 400, `invalid series ${renderLabels(ser.labels)}: ${problem}`, version);
-    }
   }
   s.valid++;
   const status = s.failEvery > 0 && s.valid % s.failEvery === 0
@@ -207,15 +170,6 @@ async function handle(req: Request, s: HandlerState): Promise<Response> {
   if (s.retryAfter !== undefined) headers.set("retry-after", String(s.retryAfter));
   headers.set("content-type", "text/plain");
   return new Response(`status ${status} chosen by the receiver's flags\n`, { status, headers });
-}
-
-function setWritten(
-  h: Headers,
-  n: { samples: number; histograms: number; exemplars: number },
-): void {
-  h.set(WRITTEN.samples, String(n.samples));
-  h.set(WRITTEN.histograms, String(n.histograms));
-  h.set(WRITTEN.exemplars, String(n.exemplars));
 }
 
 /**
@@ -326,7 +280,7 @@ function buckets(
 }
 
 function renderLabels(labels: [string, string][]): string {
-  return "{" + labels.map(([n, v]) => `${n}=${quote(v)}`).join(", ") + "}";
+  return renderPairs(labels);
 }
 
 function reject(s: HandlerState, status: number, reason: string, version?: 1 | 2): Response {
@@ -338,26 +292,6 @@ function reject(s: HandlerState, status: number, reason: string, version?: 1 | 2
 
 function text(status: number, body: string): Response {
   return new Response(body + "\n", { status, headers: { "content-type": "text/plain" } });
-}
-
-async function readBody(req: Request, max: number): Promise<Uint8Array> {
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > max) throw new CodecError(`body of ${declared} bytes exceeds limit ${max}`);
-  if (!req.body) return new Uint8Array(0);
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for await (const part of req.body) {
-    total += part.length;
-    if (total > max) throw new CodecError(`body exceeds limit ${max}`);
-    parts.push(part);
-  }
-  const buf = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    buf.set(p, off);
-    off += p.length;
-  }
-  return buf;
 }
 
 /** Splits `host:port` (`[v6]:port`, `:port` for all interfaces). */

@@ -77,6 +77,11 @@ const FLAGS = {
     default: "",
     placeholder: "FILE",
   },
+  "web.enable-remote-write-receiver": {
+    help:
+      "Accept pushes: Remote Write 1.0/2.0 at POST /api/v1/write and Prometheus text/OpenMetrics at POST /api/v1/import/prometheus, into the WAL (settings: the config's push / push_config).",
+    default: false,
+  },
   "web.enable-lifecycle": {
     help: "Enable shutdown and reload via HTTP request (POST /-/quit, POST /-/reload).",
     default: false,
@@ -234,6 +239,7 @@ export async function runMain(args: string[], opts: RunOptions = {}): Promise<nu
       wal,
       flags: flagValues,
       web,
+      remoteWriteReceiver: flags["web.enable-remote-write-receiver"],
       build: { revision: opts.build?.commit ?? "" },
       reloadState: () =>
         reloading.reloader?.state() ?? { success: true, lastConfigTime: Date.now() },

@@ -210,6 +210,44 @@ const HTTP_SD: Section = {
   },
 };
 
+const KUBERNETES_SD: Section = {
+  fields: {
+    role: ["role", "string"],
+    api_server: ["apiServer", "string"],
+    kubeconfig_file: ["kubeconfigFile", "string"],
+    namespaces: ["namespaces", {
+      object: {
+        fields: { own_namespace: ["ownNamespace", "bool"], names: ["names", "stringList"] },
+      },
+    }],
+    selectors: ["selectors", {
+      list: {
+        fields: {
+          role: ["role", "string"],
+          label: ["label", "string"],
+          field: ["field", "string"],
+        },
+      },
+    }],
+    attach_metadata: ["attachMetadata", {
+      object: {
+        fields: {
+          node: ["node", "bool"],
+          namespace: ["namespace", "bool"],
+          deployment: ["deployment", "bool"],
+          job: ["job", "bool"],
+          cronjob: ["cronjob", "bool"],
+        },
+      },
+    }],
+    tls_config: ["tlsConfig", { object: TLS }],
+    proxy_url: ["proxyUrl", "string"],
+    ...HTTP_FIELDS,
+  },
+  unsupported: HTTP_UNSUPPORTED.filter((k) => k !== "tls_config" && k !== "proxy_url"),
+  noop: { enable_http2: "true", proxy_from_environment: "false" },
+};
+
 const DNS_SD: Section = {
   fields: {
     names: ["names", "stringList"],
@@ -247,6 +285,7 @@ const SCRAPE: Section = {
     file_sd_configs: ["fileSdConfigs", { list: FILE_SD }],
     http_sd_configs: ["httpSdConfigs", { list: HTTP_SD }],
     dns_sd_configs: ["dnsSdConfigs", { list: DNS_SD }],
+    kubernetes_sd_configs: ["kubernetesSdConfigs", { list: KUBERNETES_SD }],
     keep_dropped_targets: ["keepDroppedTargets", "int"],
     relabel_configs: ["relabelConfigs", { list: RELABEL }],
     metric_relabel_configs: ["metricRelabelConfigs", { list: RELABEL }],
@@ -412,11 +451,26 @@ const GLOBAL: Section = {
   },
 };
 
+/** ferry's extension: push ingestion (`AgentConfig.push`); Prometheus has no such section. */
+const PUSH: Section = {
+  fields: {
+    relabel_configs: ["relabelConfigs", { list: RELABEL }],
+    extra_labels: ["extraLabels", "stringMap"],
+    body_size_limit: ["bodySizeLimit", "string"],
+    sample_limit: ["sampleLimit", "int"],
+    rate_limit: ["rateLimit", "int"],
+    rate_limit_burst: ["rateLimitBurst", "int"],
+    basic_auth_users: ["basicAuthUsers", "stringMap"],
+  },
+};
+
 const ROOT: Section = {
   fields: {
     global: ["global", { object: GLOBAL }],
     scrape_configs: ["scrapeConfigs", { list: SCRAPE }],
     remote_write: ["remoteWrite", { list: REMOTE_WRITE }],
+    // ferry's extension (a prometheus.yml with it is ferry-only: Prometheus rejects the key).
+    push_config: ["push", { object: PUSH }],
   },
   agentForbidden: ["rule_files", "alerting", "remote_read"],
   unsupported: ["scrape_config_files", "storage", "tracing", "otlp", "runtime"],

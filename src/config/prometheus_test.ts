@@ -247,7 +247,7 @@ Deno.test("parsePrometheusYaml() names what ferry does not support yet", async (
     assertEquals(
       parseErrors(`scrape_configs:
   - job_name: k8s
-    kubernetes_sd_configs:
+    consul_sd_configs:
       - role: pod
     proxy_connect_header:
       X: [y]
@@ -260,7 +260,7 @@ remote_write:
 scrape_config_files: [a/*.yml]
 `),
       [
-        "prometheus.yml:3:5: scrape_configs[0].kubernetes_sd_configs: not supported by ferry yet",
+        "prometheus.yml:3:5: scrape_configs[0].consul_sd_configs: not supported by ferry yet",
         "prometheus.yml:5:5: scrape_configs[0].proxy_connect_header: not supported by ferry yet",
         "prometheus.yml:7:5: scrape_configs[0].enable_http2: not supported by ferry yet",
         "prometheus.yml:10:50: remote_write[0].oauth2.client_secret_ref: not supported by ferry yet",

@@ -16,13 +16,22 @@ import type { ResolvedConfig } from "./types.ts";
 const SECRET_KEYS = new Set(["password", "credentials", "key", "clientSecret", "secretKey"]);
 
 /** Maps whose keys are kept as written (label names, header names, parameters). */
-const VERBATIM_MAPS = new Set(["externalLabels", "labels", "headers", "params", "endpointParams"]);
+const VERBATIM_MAPS = new Set([
+  "externalLabels",
+  "labels",
+  "headers",
+  "params",
+  "endpointParams",
+  "extraLabels",
+  "basicAuthUsers",
+]);
 
 /** Resolved field names whose prometheus.yml key is not their snake_case. */
 const YAML_KEYS: Record<string, string> = {
   queue: "queue_config",
   metadata: "metadata_config",
   retryOnHttp429: "retry_on_http_429",
+  push: "push_config",
 };
 
 /** URL-valued keys whose userinfo password is hidden (as Go's `url.Redacted`). */
@@ -44,6 +53,11 @@ export function renderConfigYaml(config: ResolvedConfig): string {
   };
   if (shard !== null) shape.shard = shard;
   if (replicaLabel !== DEFAULT_REPLICA_LABEL) shape.replicaLabel = replicaLabel;
+  if (rest.push !== undefined) {
+    // bcrypt hashes are not shown, as passwords are not.
+    const users = Object.keys(rest.push.basicAuthUsers).map((u) => [u, SECRET]);
+    shape.push = { ...rest.push, basicAuthUsers: Object.fromEntries(users) };
+  }
   return stringify(toYamlShape(shape), { lineWidth: 0 });
 }
 

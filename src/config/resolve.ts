@@ -9,6 +9,7 @@
  * @module
  */
 
+import { BCRYPT_HASH_RE } from "../util/bcrypt_hash.ts";
 import { createHash } from "node:crypto";
 import { isAbsolute, resolve as resolvePath } from "node:path";
 import { parseBytes } from "../model/bytes.ts";
@@ -28,6 +29,7 @@ import {
 import type {
   BasicAuth,
   DnsRecordType,
+  KubernetesRole,
   RelabelAction,
   RemoteWriteMessage,
   ResolvedConfig,
@@ -36,8 +38,10 @@ import type {
   ResolvedGlobal,
   ResolvedHttpClient,
   ResolvedHttpSdConfig,
+  ResolvedKubernetesSdConfig,
   ResolvedMetadataConfig,
   ResolvedOAuth2,
+  ResolvedPushConfig,
   ResolvedQueueConfig,
   ResolvedRelabelConfig,
   ResolvedRemoteWrite,
@@ -162,7 +166,23 @@ const GLOBAL_FIELDS = [
   "scrapeNativeHistograms",
   "alwaysScrapeClassicHistograms",
 ] as const;
-const ROOT_FIELDS = ["global", "scrapeConfigs", "remoteWrite", "shard", "replicaLabel"] as const;
+const ROOT_FIELDS = [
+  "global",
+  "scrapeConfigs",
+  "remoteWrite",
+  "shard",
+  "replicaLabel",
+  "push",
+] as const;
+const PUSH_FIELDS = [
+  "relabelConfigs",
+  "extraLabels",
+  "bodySizeLimit",
+  "sampleLimit",
+  "rateLimit",
+  "rateLimitBurst",
+  "basicAuthUsers",
+] as const;
 const SHARD_FIELDS = ["index", "total"] as const;
 const HTTP_FIELDS = ["basicAuth", "authorization", "followRedirects"] as const;
 const SCRAPE_FIELDS = [
@@ -192,6 +212,7 @@ const SCRAPE_FIELDS = [
   "fileSdConfigs",
   "httpSdConfigs",
   "dnsSdConfigs",
+  "kubernetesSdConfigs",
   "keepDroppedTargets",
   "relabelConfigs",
   "metricRelabelConfigs",
@@ -550,12 +571,82 @@ function resolveRoot(ctx: Ctx, input: unknown): ResolvedConfig {
     if (problem !== undefined) ctx.add(ctx.n("replicaLabel"), problem);
     else replicaLabel = replicaRaw;
   }
+  const push = resolvePush(ctx, own(root, "push"));
   return {
     global,
     scrapeConfigs: withShard(scrapeConfigs, shard),
     remoteWrite,
     shard,
     replicaLabel,
+    ...(push === undefined ? {} : { push }),
+  };
+}
+
+/** Push ingestion's defaults (no `push` section). */
+export const DEFAULT_PUSH: Readonly<ResolvedPushConfig> = Object.freeze({
+  relabelConfigs: [],
+  extraLabels: {},
+  bodySizeLimit: 16 << 20,
+  sampleLimit: 0,
+  rateLimit: 0,
+  rateLimitBurst: 0,
+  basicAuthUsers: {},
+});
+
+/** A bcrypt hash as exporter-toolkit's web config accepts it (src/web/webconfig.ts). */
+
+/**
+ * The `push` section (prometheus.yml: `push_config`, ferry's extension);
+ * undefined when absent.
+ */
+function resolvePush(ctx: Ctx, v: unknown): ResolvedPushConfig | undefined {
+  const path = ctx.style === "snake" ? "push_config" : "push";
+  const o = readObject(ctx, v, path, PUSH_FIELDS);
+  if (o === undefined) return undefined;
+  const f = (name: string) => ctx.f(path, name);
+  const size = readBytes(ctx, own(o, "bodySizeLimit"), f("bodySizeLimit"));
+  if (size !== undefined && size <= 0) ctx.add(f("bodySizeLimit"), "must be greater than 0");
+  const sampleLimit = readInt(ctx, own(o, "sampleLimit"), f("sampleLimit"), 0);
+  const rate = own(o, "rateLimit");
+  let rateLimit = 0;
+  if (rate !== undefined) {
+    if (typeof rate !== "number" || !Number.isFinite(rate) || rate < 0) {
+      ctx.add(f("rateLimit"), `expected samples a second (a number ≥ 0), got ${describe(rate)}`);
+    } else rateLimit = rate;
+  }
+  const burst = readInt(ctx, own(o, "rateLimitBurst"), f("rateLimitBurst"), 1);
+  if (typeof burst === "number" && rateLimit === 0) {
+    ctx.add(f("rateLimitBurst"), `has no effect without ${ctx.n("rateLimit")}`);
+  }
+  const users = readStringMap(
+    ctx,
+    own(o, "basicAuthUsers"),
+    f("basicAuthUsers"),
+    (user) =>
+      user === "" || user.includes(":")
+        ? "a user name must be non-empty and must not contain ':'"
+        : undefined,
+  );
+  for (const [user, hash] of Object.entries(users)) {
+    if (!BCRYPT_HASH_RE.test(hash)) {
+      ctx.add(
+        keyPath(f("basicAuthUsers"), user),
+        `the password of ${user} must be a bcrypt hash ($2a$, $2b$ or $2y$, cost 4–31), e.g. from "htpasswd -nBC 10 ${user}"`,
+      );
+    }
+  }
+  return {
+    relabelConfigs: resolveRelabelList(ctx, own(o, "relabelConfigs"), f("relabelConfigs")),
+    extraLabels: readStringMap(ctx, own(o, "extraLabels"), f("extraLabels"), labelNameProblem),
+    bodySizeLimit: size !== undefined && size > 0 ? size : DEFAULT_PUSH.bodySizeLimit,
+    sampleLimit: typeof sampleLimit === "number" ? sampleLimit : 0,
+    rateLimit,
+    rateLimitBurst: rateLimit === 0
+      ? 0
+      : typeof burst === "number"
+      ? burst
+      : Math.max(1, Math.ceil(rateLimit)),
+    basicAuthUsers: users,
   };
 }
 
@@ -1286,7 +1377,10 @@ function resolveServiceDiscovery(
   ctx: Ctx,
   o: Record<string, unknown>,
   path: string,
-): Pick<ResolvedScrapeConfig, "fileSdConfigs" | "httpSdConfigs" | "dnsSdConfigs"> {
+): Pick<
+  ResolvedScrapeConfig,
+  "fileSdConfigs" | "httpSdConfigs" | "dnsSdConfigs" | "kubernetesSdConfigs"
+> {
   const list = <T>(name: string, one: (v: unknown, p: string) => T): T[] => {
     const out: T[] = [];
     readArray(ctx, own(o, name), ctx.f(path, name))?.forEach((item, i) => {
@@ -1294,10 +1388,193 @@ function resolveServiceDiscovery(
     });
     return out;
   };
+  const kubernetes = list("kubernetesSdConfigs", (v, p) => resolveKubernetesSd(ctx, v, p));
   return {
     fileSdConfigs: list("fileSdConfigs", (v, p) => resolveFileSd(ctx, v, p)),
     httpSdConfigs: list("httpSdConfigs", (v, p) => resolveHttpSd(ctx, v, p)),
     dnsSdConfigs: list("dnsSdConfigs", (v, p) => resolveDnsSd(ctx, v, p)),
+    ...kubernetes.length > 0 ? { kubernetesSdConfigs: kubernetes } : {},
+  };
+}
+
+// kubernetes_sd ------------------------------------------------------------
+
+const KUBERNETES_ROLES: readonly KubernetesRole[] = [
+  "pod",
+  "service",
+  "endpoints",
+  "endpointslice",
+  "node",
+  "ingress",
+];
+const KUBERNETES_SD_FIELDS = [
+  "role",
+  "apiServer",
+  "kubeconfigFile",
+  "namespaces",
+  "selectors",
+  "attachMetadata",
+  "tlsConfig",
+  "proxyUrl",
+  ...HTTP_FIELDS,
+] as const;
+const ATTACH_METADATA_FIELDS = ["node", "namespace", "deployment", "job", "cronjob"] as const;
+/** Which selector roles each role accepts (Prometheus' `allowedSelectors`). */
+const KUBERNETES_SELECTOR_ROLES: Record<KubernetesRole, KubernetesRole[]> = {
+  pod: ["pod", "node"],
+  service: ["service"],
+  endpointslice: ["pod", "service", "endpointslice"],
+  endpoints: ["pod", "service", "endpoints"],
+  node: ["node"],
+  ingress: ["ingress"],
+};
+const SELECTOR_KEY = String
+  .raw`(?:[A-Za-z0-9][-A-Za-z0-9_.]*/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?`;
+const SELECTOR_VALUE = String.raw`(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?`;
+const LABEL_REQUIREMENT = new RegExp(
+  String.raw`^(?:!?\s*${SELECTOR_KEY}|${SELECTOR_KEY}\s*(?:==?|!=)\s*${SELECTOR_VALUE}|` +
+    String
+      .raw`${SELECTOR_KEY}\s+(?:in|notin)\s*\(\s*${SELECTOR_VALUE}(?:\s*,\s*${SELECTOR_VALUE})*\s*\))$`,
+);
+const FIELD_REQUIREMENT = /^[A-Za-z0-9._-]+\s*(?:==?|!=)\s*(?:[^,\\]|\\.)*$/;
+
+/** Why a Kubernetes label selector does not parse, or undefined. */
+export function labelSelectorProblem(sel: string): string | undefined {
+  if (sel.trim() === "") return undefined;
+  // Commas inside `in (a,b)` do not separate requirements.
+  const parts = sel.split(/,(?![^(]*\))/);
+  const bad = parts.find((p) => !LABEL_REQUIREMENT.test(p.trim()));
+  return bad === undefined
+    ? undefined
+    : `invalid label selector requirement ${JSON.stringify(bad.trim())}`;
+}
+
+/** Why a Kubernetes field selector does not parse, or undefined. */
+export function fieldSelectorProblem(sel: string): string | undefined {
+  if (sel.trim() === "") return undefined;
+  const parts = sel.split(/(?<!\\),/);
+  const bad = parts.find((p) => !FIELD_REQUIREMENT.test(p.trim()));
+  return bad === undefined
+    ? undefined
+    : `invalid field selector requirement ${JSON.stringify(bad.trim())}`;
+}
+
+function readKubernetesRole(ctx: Ctx, v: unknown, path: string): KubernetesRole | undefined {
+  const r = readString(ctx, v, path);
+  if (typeof r !== "string") return undefined;
+  if ((KUBERNETES_ROLES as readonly string[]).includes(r)) return r as KubernetesRole;
+  ctx.add(
+    path,
+    `unknown Kubernetes SD role ${JSON.stringify(r)} (want one of ${KUBERNETES_ROLES.join(", ")})`,
+  );
+  return undefined;
+}
+
+function resolveKubernetesSd(ctx: Ctx, v: unknown, path: string): ResolvedKubernetesSdConfig {
+  const o = readObject(ctx, v, path, KUBERNETES_SD_FIELDS, true) ?? {};
+  const f = (name: string) => ctx.f(path, name);
+  const roleRaw = own(o, "role");
+  const role = readKubernetesRole(ctx, roleRaw, f("role"));
+  if (roleRaw === undefined || roleRaw === "") {
+    ctx.add(f("role"), `required (one of ${KUBERNETES_ROLES.join(", ")})`);
+  }
+  const apiRaw = readString(ctx, own(o, "apiServer"), f("apiServer"));
+  const apiServer = typeof apiRaw === "string" ? apiRaw : "";
+  if (apiServer !== "" && !isHttpUrl(apiServer)) {
+    ctx.add(f("apiServer"), `not an http(s) URL with a host: ${JSON.stringify(apiServer)}`);
+  }
+  const kcRaw = readString(ctx, own(o, "kubeconfigFile"), f("kubeconfigFile"));
+  const kubeconfigFile = typeof kcRaw === "string" && kcRaw !== "" ? resolveFile(ctx, kcRaw) : "";
+
+  const nsPath = f("namespaces");
+  const ns = readObject(ctx, own(o, "namespaces"), nsPath, ["ownNamespace", "names"]) ?? {};
+  const own_ = readBool(ctx, own(ns, "ownNamespace"), ctx.f(nsPath, "ownNamespace")) === true;
+  const names = readStringList(ctx, own(ns, "names"), ctx.f(nsPath, "names"));
+
+  const amPath = f("attachMetadata");
+  const am = readObject(ctx, own(o, "attachMetadata"), amPath, ATTACH_METADATA_FIELDS) ?? {};
+  const flag = (k: string) => readBool(ctx, own(am, k), ctx.f(amPath, k)) === true;
+
+  const selectors: ResolvedKubernetesSdConfig["selectors"] = [];
+  const selPath = f("selectors");
+  readArray(ctx, own(o, "selectors"), selPath)?.forEach((item, i) => {
+    const sp = indexPath(selPath, i);
+    const so = readObject(ctx, item, sp, ["role", "label", "field"], true);
+    if (!so) return;
+    const sr = readKubernetesRole(ctx, own(so, "role"), ctx.f(sp, "role"));
+    if (own(so, "role") === undefined) ctx.add(ctx.f(sp, "role"), "required");
+    const label = readString(ctx, own(so, "label"), ctx.f(sp, "label"));
+    const field = readString(ctx, own(so, "field"), ctx.f(sp, "field"));
+    if (typeof label === "string") {
+      const problem = labelSelectorProblem(label);
+      if (problem) ctx.add(ctx.f(sp, "label"), problem);
+    }
+    if (typeof field === "string") {
+      const problem = fieldSelectorProblem(field);
+      if (problem) ctx.add(ctx.f(sp, "field"), problem);
+    }
+    if (sr === undefined) return;
+    if (selectors.some((x) => x.role === sr)) {
+      ctx.add(ctx.f(sp, "role"), `duplicated selector role: ${sr}`);
+    } else if (role !== undefined && !KUBERNETES_SELECTOR_ROLES[role].includes(sr)) {
+      ctx.add(
+        ctx.f(sp, "role"),
+        `${role} role supports only ${KUBERNETES_SELECTOR_ROLES[role].join(", ")} selectors`,
+      );
+    }
+    selectors.push({
+      role: sr,
+      label: typeof label === "string" ? label : "",
+      field: typeof field === "string" ? field : "",
+    });
+  });
+
+  const http = resolveHttpClient(ctx, o, path);
+  const tlsConfig = resolveTls(ctx, own(o, "tlsConfig"), f("tlsConfig"), "server");
+  const proxyUrl = readProxyUrl(ctx, own(o, "proxyUrl"), f("proxyUrl"));
+  const customHttp = own(o, "basicAuth") !== undefined || own(o, "authorization") !== undefined ||
+    own(o, "tlsConfig") !== undefined || proxyUrl !== "" || http.followRedirects === false;
+  if (apiServer !== "" && kubeconfigFile !== "") {
+    ctx.add(path, `cannot use ${ctx.n("kubeconfigFile")} and ${ctx.n("apiServer")} simultaneously`);
+  }
+  if (kubeconfigFile !== "" && customHttp) {
+    ctx.add(
+      path,
+      `cannot use a custom HTTP client configuration together with ${ctx.n("kubeconfigFile")}`,
+    );
+  } else if (apiServer === "" && kubeconfigFile === "" && customHttp) {
+    ctx.add(
+      path,
+      `to use custom HTTP client configuration please provide the ${
+        ctx.n("apiServer")
+      } URL explicitly`,
+    );
+  }
+  if (own_ && apiServer !== "") {
+    ctx.add(nsPath, `cannot use ${ctx.n("apiServer")} and ${ctx.n("ownNamespace")} simultaneously`);
+  }
+  if (own_ && kubeconfigFile !== "") {
+    ctx.add(
+      nsPath,
+      `cannot use ${ctx.n("kubeconfigFile")} and ${ctx.n("ownNamespace")} simultaneously`,
+    );
+  }
+  return {
+    role: role ?? "pod",
+    apiServer,
+    kubeconfigFile,
+    namespaces: { ownNamespace: own_, names },
+    selectors,
+    attachMetadata: {
+      node: flag("node"),
+      namespace: flag("namespace"),
+      deployment: flag("deployment"),
+      job: flag("job"),
+      cronjob: flag("cronjob"),
+    },
+    tlsConfig,
+    proxyUrl,
+    ...http,
   };
 }
 

@@ -6,7 +6,13 @@
  * @module
  */
 
-import type { DnsSdConfig, FileSdConfig, HttpSdConfig } from "./types.ts";
+import type {
+  DnsSdConfig,
+  FileSdConfig,
+  HttpSdConfig,
+  KubernetesRole,
+  KubernetesSdConfig,
+} from "./types.ts";
 
 /**
  * A file_sd config: `fileSd("targets/*.json")`, `fileSd(["a.yml", "b.yml"], { refreshInterval: "1m" })`.
@@ -33,4 +39,15 @@ export function dnsSd(
   opts: Omit<DnsSdConfig, "names"> = {},
 ): DnsSdConfig {
   return { names: typeof names === "string" ? [names] : [...names], ...opts };
+}
+
+/**
+ * A kubernetes_sd config: `kubernetesSd("pod")` (in-cluster, all namespaces),
+ * `kubernetesSd("endpointslice", { namespaces: { names: ["web"] } })`.
+ */
+export function kubernetesSd(
+  role: KubernetesRole,
+  opts: Omit<KubernetesSdConfig, "role"> = {},
+): KubernetesSdConfig {
+  return { role, ...opts };
 }

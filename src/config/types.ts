@@ -48,6 +48,48 @@ export interface AgentConfig {
    * @default "__replica__"
    */
   replicaLabel?: string;
+  /**
+   * ferry's push ingestion (prometheus.yml: the top-level `push_config`, a
+   * ferry extension): what is done to data pushed to `POST /api/v1/write`
+   * (Remote Write 1.0 and 2.0) and `POST /api/v1/import/prometheus` (text and
+   * OpenMetrics). The endpoints exist only with
+   * `--web.enable-remote-write-receiver`; without this section they run with
+   * its defaults.
+   */
+  push?: PushConfig;
+}
+
+/** Push ingestion; see {@link AgentConfig.push}. */
+export interface PushConfig {
+  /**
+   * Relabeling applied to every pushed series, after the extra labels
+   * (`drop`/`keep` drop whole series; a series whose labels end up empty is
+   * dropped).
+   */
+  relabelConfigs?: RelabelConfig[];
+  /**
+   * Labels set on every pushed series before relabeling, replacing a pushed
+   * label of the same name (and the request's `extra_label` arguments).
+   */
+  extraLabels?: Record<string, string>;
+  /** Largest request body (as sent: compressed for Remote Write); larger gets 413. @default "16MB" */
+  bodySizeLimit?: number | string;
+  /** Most samples (floats and histograms) in one request; more gets 413. 0: no limit. @default 0 */
+  sampleLimit?: number;
+  /**
+   * Samples (floats and histograms) a second accepted over all pushes (a
+   * token bucket); a request over it gets 429 with `Retry-After`. 0: no limit.
+   * @default 0
+   */
+  rateLimit?: number;
+  /** The bucket's size: samples accepted at once after a quiet spell. @default rateLimit (one second's worth) */
+  rateLimitBurst?: number;
+  /**
+   * User name → bcrypt hash (`htpasswd -nBC 10 NAME`): pushes must
+   * authenticate as one of them, on top of `--web.config.file`'s users
+   * (which guard every path). Empty: no push-specific authentication.
+   */
+  basicAuthUsers?: Record<string, string>;
 }
 
 /** Which share of the targets an agent scrapes; see {@link AgentConfig.shard}. */
@@ -235,6 +277,8 @@ export interface ScrapeConfig extends HttpClientConfig {
   httpSdConfigs?: HttpSdConfig[];
   /** Targets from DNS records (SRV, A, AAAA, MX, NS). */
   dnsSdConfigs?: DnsSdConfig[];
+  /** Targets from the Kubernetes API (nodes, pods, services, endpoints, endpoint slices, ingresses). */
+  kubernetesSdConfigs?: KubernetesSdConfig[];
   /** Most dropped targets kept for the UI and API (0 = inherit). @default global.keepDroppedTargets */
   keepDroppedTargets?: number;
   /** Relabeling applied to targets before scraping. */
@@ -307,6 +351,51 @@ export interface DnsSdConfig {
   port?: number;
   /** @default "30s" */
   refreshInterval?: Duration;
+}
+
+/** What a kubernetes_sd config discovers. */
+export type KubernetesRole = "node" | "pod" | "service" | "endpoints" | "endpointslice" | "ingress";
+
+/**
+ * kubernetes_sd: targets from the Kubernetes API, kept in sync by LIST and
+ * WATCH, with Prometheus' `__meta_kubernetes_*` labels. Without `apiServer`
+ * and `kubeconfigFile` the pod's service account is used (in-cluster:
+ * `KUBERNETES_SERVICE_HOST`/`_PORT` and
+ * `/var/run/secrets/kubernetes.io/serviceaccount/{token,ca.crt,namespace}`).
+ * The HTTP client settings (`basicAuth`, `authorization`, `tlsConfig`,
+ * `proxyUrl`, `followRedirects`) apply only with `apiServer`.
+ */
+export interface KubernetesSdConfig extends HttpClientConfig {
+  role: KubernetesRole;
+  /** The API server's URL. Not with `kubeconfigFile`. */
+  apiServer?: string;
+  /** A kubeconfig file (its current context). Not with `apiServer`. */
+  kubeconfigFile?: string;
+  /** Namespaces to watch; default: all. */
+  namespaces?: {
+    /** Also the pod's own namespace (in-cluster only). */
+    ownNamespace?: boolean;
+    names?: string[];
+  };
+  /** Label and field selectors per resource (at most one per role). */
+  selectors?: { role: KubernetesRole; label?: string; field?: string }[];
+  /** Extra metadata on targets. */
+  attachMetadata?: {
+    /** Node labels and annotations (pod, endpoints, endpointslice). */
+    node?: boolean;
+    /** Namespace labels and annotations. */
+    namespace?: boolean;
+    /** `__meta_kubernetes_pod_deployment_name` (pod role). */
+    deployment?: boolean;
+    /** `__meta_kubernetes_pod_job_name` (pod role). */
+    job?: boolean;
+    /** `__meta_kubernetes_pod_cronjob_name` (pod role). */
+    cronjob?: boolean;
+  };
+  /** TLS towards the API server (with `apiServer`). */
+  tlsConfig?: TlsConfig;
+  /** Proxy towards the API server (with `apiServer`). */
+  proxyUrl?: string;
 }
 
 /** Relabeling actions. */
@@ -487,6 +576,22 @@ export interface ResolvedConfig {
   shard: ShardConfig | null;
   /** The external label the HA replica name goes into. */
   replicaLabel: string;
+  /** Push ingestion; absent when the config has no `push` section (then the defaults apply). */
+  push?: ResolvedPushConfig;
+}
+
+/** {@link PushConfig} resolved. */
+export interface ResolvedPushConfig {
+  relabelConfigs: ResolvedRelabelConfig[];
+  extraLabels: Record<string, string>;
+  /** Bytes. */
+  bodySizeLimit: number;
+  /** 0: no limit. */
+  sampleLimit: number;
+  /** Samples a second; 0: no limit. */
+  rateLimit: number;
+  rateLimitBurst: number;
+  basicAuthUsers: Record<string, string>;
 }
 
 export interface ResolvedGlobal {
@@ -540,6 +645,8 @@ export interface ResolvedScrapeConfig extends ResolvedHttpClient {
   fileSdConfigs: ResolvedFileSdConfig[];
   httpSdConfigs: ResolvedHttpSdConfig[];
   dnsSdConfigs: ResolvedDnsSdConfig[];
+  /** Absent when the job has none. */
+  kubernetesSdConfigs?: ResolvedKubernetesSdConfig[];
   /** Always at least 1. */
   keepDroppedTargets: number;
   relabelConfigs: ResolvedRelabelConfig[];
@@ -571,6 +678,26 @@ export interface ResolvedHttpSdConfig extends ResolvedHttpClient {
   url: string;
   refreshIntervalMs: number;
   httpHeaders: Record<string, { values: string[]; secrets: string[]; files: string[] }>;
+}
+
+export interface ResolvedKubernetesSdConfig extends ResolvedHttpClient {
+  role: KubernetesRole;
+  /** "" when not given. */
+  apiServer: string;
+  /** "" when not given; absolute when the config's directory was known. */
+  kubeconfigFile: string;
+  namespaces: { ownNamespace: boolean; names: string[] };
+  selectors: { role: KubernetesRole; label: string; field: string }[];
+  attachMetadata: {
+    node: boolean;
+    namespace: boolean;
+    deployment: boolean;
+    job: boolean;
+    cronjob: boolean;
+  };
+  tlsConfig: ResolvedTlsConfig;
+  /** "" when none. */
+  proxyUrl: string;
 }
 
 export interface ResolvedDnsSdConfig {

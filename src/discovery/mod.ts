@@ -7,7 +7,8 @@
  * static_configs   ─ StaticDiscoverer ─┐
  * file_sd_configs  ─ FileDiscoverer ───┤
  * http_sd_configs  ─ HttpDiscoverer ───┼─ DiscoveryManager (per job: merge, ≤ 1 update / 5 s) ─► pool.sync
- * dns_sd_configs   ─ DnsDiscoverer ────┘
+ * dns_sd_configs   ─ DnsDiscoverer ────┤
+ * kubernetes_sd_configs ─ KubernetesDiscoverer (list + watch) ┘
  * ```
  *
  * @module
@@ -19,6 +20,8 @@ import type { Clock } from "../util/clock.ts";
 import { DnsDiscoverer } from "./dns.ts";
 import { FileDiscoverer } from "./file.ts";
 import { HttpDiscoverer } from "./http.ts";
+import type { InClusterSource } from "./kubernetes/connection.ts";
+import { KubernetesDiscoverer } from "./kubernetes/discoverer.ts";
 import type { NamedDiscoverer } from "./manager.ts";
 import { StaticDiscoverer } from "./static.ts";
 
@@ -44,6 +47,7 @@ export {
   type DnsRecordData,
   type DnsResolver,
 } from "./dns.ts";
+export { KubernetesDiscoverer, type KubernetesDiscovererOptions } from "./kubernetes/discoverer.ts";
 
 /** What discoverers are built with. */
 export interface DiscoveryDeps {
@@ -57,6 +61,8 @@ export interface DiscoveryDeps {
   dnsNameServer?: { ipAddr: string; port: number };
   /** For file_sd: watch directories (off for one-shot use). @default true */
   watch?: boolean;
+  /** For kubernetes_sd: the in-cluster environment and service-account directory (tests). */
+  kubernetesInCluster?: InClusterSource;
 }
 
 /** The discoverers of one job, in config order, each named by its config path. */
@@ -100,6 +106,18 @@ export function createDiscoverers(
         registry: deps.registry,
         clock: deps.clock,
         nameServer: deps.dnsNameServer,
+      }),
+    })
+  );
+  (cfg.kubernetesSdConfigs ?? []).forEach((c, i) =>
+    out.push({
+      name: `kubernetes_sd_configs[${i}]`,
+      discoverer: new KubernetesDiscoverer(c, {
+        job,
+        registry: deps.registry,
+        fetch: deps.fetch,
+        userAgent: deps.userAgent,
+        inCluster: deps.kubernetesInCluster,
       }),
     })
   );

@@ -39,3 +39,31 @@ export function metricKind(type: string): MetricKind {
 export function sameMetadata(a: MetricMetadata, b: MetricMetadata): boolean {
   return a.type === b.type && a.help === b.help && a.unit === b.unit;
 }
+
+/**
+ * Whether a series named `name` belongs to the metric family `family` of
+ * `type`, as Prometheus decides before attaching metadata: the name is the
+ * family's, or it with the type's suffix (`_total` for counters; `_sum`,
+ * `_count` for summaries, and `_bucket` for histograms; gauge histograms
+ * also `_gsum`, `_gcount`, as OpenMetrics names them, besides the `_sum`,
+ * `_count` the protobuf format gives; `_info` for info).
+ */
+export function belongsToFamily(name: string, family: string, type: string): boolean {
+  if (!name.startsWith(family)) return false;
+  if (name.length === family.length) return true;
+  const rest = name.slice(family.length);
+  switch (type) {
+    case "counter":
+      return rest === "_total";
+    case "histogram":
+    case "summary":
+      return rest === "_sum" || rest === "_count" || (type === "histogram" && rest === "_bucket");
+    case "gaugehistogram":
+      return rest === "_bucket" || rest === "_sum" || rest === "_count" || rest === "_gsum" ||
+        rest === "_gcount";
+    case "info":
+      return rest === "_info";
+    default:
+      return false;
+  }
+}

@@ -34,7 +34,7 @@
 import type { ResolvedScrapeConfig, ScrapeProtocol } from "../config/types.ts";
 import { Labels, LabelsBuilder, METRIC_NAME } from "../model/labels.ts";
 import { formatDuration } from "../model/duration.ts";
-import { metricKind, type MetricMetadata } from "../model/metadata.ts";
+import { belongsToFamily, metricKind, type MetricMetadata } from "../model/metadata.ts";
 import { type CompiledRules, relabel } from "../relabel/relabel.ts";
 import type { Appendable, Appender, SeriesRef } from "../storage/types.ts";
 import type { Clock } from "../util/clock.ts";
@@ -992,34 +992,6 @@ export class ScrapeLoop {
     if (iter % CACHE_KEEP_ITERATIONS !== 0) return;
     const cutoff = iter - CACHE_KEEP_ITERATIONS;
     for (const [k, e] of this.#cache) if (e.seen < cutoff) this.#cache.delete(k);
-  }
-}
-
-/**
- * Whether a series named `name` belongs to the metric family `family` of
- * `type`, as Prometheus decides before attaching metadata: the name is the
- * family's, or it with the type's suffix (`_total` for counters; `_sum`,
- * `_count` for summaries, and `_bucket` for histograms; gauge histograms
- * also `_gsum`, `_gcount`, as OpenMetrics names them, besides the `_sum`,
- * `_count` the protobuf format gives; `_info` for info).
- */
-function belongsToFamily(name: string, family: string, type: string): boolean {
-  if (!name.startsWith(family)) return false;
-  if (name.length === family.length) return true;
-  const rest = name.slice(family.length);
-  switch (type) {
-    case "counter":
-      return rest === "_total";
-    case "histogram":
-    case "summary":
-      return rest === "_sum" || rest === "_count" || (type === "histogram" && rest === "_bucket");
-    case "gaugehistogram":
-      return rest === "_bucket" || rest === "_sum" || rest === "_count" || rest === "_gsum" ||
-        rest === "_gcount";
-    case "info":
-      return rest === "_info";
-    default:
-      return false;
   }
 }
 

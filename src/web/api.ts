@@ -43,6 +43,15 @@ export interface HandlerDeps {
    * anchored). @default /^(?:.*)$/
    */
   corsOrigin?: RegExp;
+  /**
+   * Push ingestion (`--web.enable-remote-write-receiver`): `POST
+   * /api/v1/write` and `/api/v1/import/prometheus`. Without it both answer
+   * 404 with Prometheus' message.
+   */
+  push?: {
+    write(req: Request): Promise<Response>;
+    importText(req: Request): Promise<Response>;
+  };
 }
 
 /** The text the metrics endpoint is served as (Prometheus exposition format 0.0.4). */
@@ -50,6 +59,10 @@ export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** The error message Prometheus gives for endpoints an agent does not serve. */
 export const AGENT_UNAVAILABLE = "unavailable with ferry agent";
+
+/** Prometheus' answer to `POST /api/v1/write` when the receiver is not enabled (404). */
+export const REMOTE_WRITE_RECEIVER_DISABLED =
+  "remote write receiver needs to be enabled with --web.enable-remote-write-receiver";
 
 /** Go's zero `time.Time` in JSON, used for "never". */
 const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -266,6 +279,10 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
   const api = (p: string, methods: Record<string, Fn>) =>
     add(`/api/v1${p}`, { methods, gated: true, api: true });
   api("/targets", { GET: targets });
+  const pushDisabled: Fn = () => text(404, `${REMOTE_WRITE_RECEIVER_DISABLED}\n`);
+  const push = deps.push;
+  api("/write", { POST: push ? (req) => push.write(req) : pushDisabled });
+  api("/import/prometheus", { POST: push ? (req) => push.importText(req) : pushDisabled });
   api("/scrape_pools", { GET: scrapePools });
   api("/targets/relabel_steps", { GET: relabelSteps });
   api("/targets/metadata", { GET: targetMetadata });

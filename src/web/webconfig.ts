@@ -35,6 +35,7 @@ import { dirname, resolve as resolvePath } from "node:path";
 import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
 import { ConfigError, type ConfigIssue } from "../config/errors.ts";
 import { withoutProcessEnv } from "../config/prometheus.ts";
+import { BCRYPT_HASH_RE } from "../util/bcrypt_hash.ts";
 import { log } from "../util/log.ts";
 
 /** A loaded web config. */
@@ -53,7 +54,6 @@ const AUTH_CACHE_MAX = 1024;
 const RECHECK_MS = 1000;
 // A valid hash of a random password, compared against for unknown users.
 const DUMMY_HASH = "$2b$10$/t6biE0xTL.Glqot5gofk.Lt0ghcnnCvjhxq7Y0WIH6ajEfVU.Qdy";
-const BCRYPT_RE = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
 
 /** The headers exporter-toolkit lets a web config set, with their allowed values. */
 const HEADER_RULES: Record<string, ((v: string) => boolean) | null> = {
@@ -264,7 +264,7 @@ export async function parseWebConfig(
           const hash = str(v, path);
           if (user === "" || user.includes(":")) {
             at(kn, path, "a user name must be non-empty and must not contain ':'");
-          } else if (hash !== undefined && !BCRYPT_RE.test(hash)) {
+          } else if (hash !== undefined && !BCRYPT_HASH_RE.test(hash)) {
             at(
               v,
               path,

@@ -1,7 +1,8 @@
 import { makeLayout, TargetValues } from "./farm.ts";
 import { Metrics, parseText } from "./promtext.ts";
 import { medianOf, type RunResult, table } from "./compare.ts";
-import { sampleTree } from "./proc.ts";
+import { flagReader, sampleTree, sleepUnless } from "./proc.ts";
+import { assertEquals, assertRejects, assertThrows } from "../src/testing/assert.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
@@ -95,4 +96,19 @@ Deno.test("compare: medians and table", () => {
 Deno.test("proc: the test process can read its own /proc entries", () => {
   const s = sampleTree(Deno.pid);
   assert(s.rssBytes > 1 << 20 && s.cpuSeconds >= 0 && s.pids.includes(Deno.pid), "sample");
+});
+
+Deno.test("flagReader() reads --name value and --name=value, else the default, else throws", () => {
+  const flag = flagReader(["--a", "1", "--b=2", "--c"]);
+  assertEquals([flag("a"), flag("b"), flag("d", "4")], ["1", "2", "4"]);
+  assertThrows(() => flag("c"), Error, "missing --c");
+});
+
+Deno.test("sleepUnless() resolves after the delay and rejects at once on abort", async () => {
+  const ctl = new AbortController();
+  await sleepUnless(1, ctl.signal);
+  const long = sleepUnless(60_000, ctl.signal);
+  ctl.abort();
+  await assertRejects(() => long, Error, "interrupted");
+  await assertRejects(() => sleepUnless(1, ctl.signal), Error, "interrupted");
 });

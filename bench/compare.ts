@@ -21,6 +21,7 @@ import {
   type ProcSample,
   sampleTree,
   sampleTrees,
+  sleepUnless,
   start,
   stop,
   tail,
@@ -174,19 +175,7 @@ const abort = new AbortController();
 
 /** Sleeps `ms`, or throws at once when the run is interrupted. */
 function sleep(ms: number): Promise<void> {
-  const signal = abort.signal;
-  if (signal.aborted) return Promise.reject(new Error("interrupted"));
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new Error("interrupted"));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+  return sleepUnless(ms, abort.signal);
 }
 
 function note(msg: string) {

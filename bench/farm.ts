@@ -13,6 +13,7 @@
  */
 
 import { mulberry32 } from "../src/testing/prng.ts";
+import { flagReader } from "./proc.ts";
 
 /** How a series' value moves between rewrites. */
 const enum Kind {
@@ -327,14 +328,7 @@ export async function initFarm(
 }
 
 async function writerMain(args: string[]): Promise<number> {
-  const flag = (name: string, def?: string): string => {
-    const hit = args.find((a) => a.startsWith(`--${name}=`));
-    if (hit) return hit.slice(name.length + 3);
-    const i = args.indexOf(`--${name}`);
-    if (i >= 0 && i + 1 < args.length) return args[i + 1];
-    if (def === undefined) throw new Error(`missing --${name}`);
-    return def;
-  };
+  const flag = flagReader(args);
   const dir = flag("dir");
   const targets = await initFarm(dir, {
     targets: Number(flag("targets")),

@@ -92,6 +92,37 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Sleeps `ms` milliseconds, or rejects with "interrupted" at once when `signal` aborts. */
+export function sleepUnless(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(new Error("interrupted"));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new Error("interrupted"));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * A reader of `--name value` / `--name=value` flags in `args`: the value, else
+ * `def`, else it throws `missing --name`.
+ */
+export function flagReader(args: string[]): (name: string, def?: string) => string {
+  return (name, def) => {
+    const hit = args.find((a) => a.startsWith(`--${name}=`));
+    if (hit) return hit.slice(name.length + 3);
+    const i = args.indexOf(`--${name}`);
+    if (i >= 0 && i + 1 < args.length) return args[i + 1];
+    if (def === undefined) throw new Error(`missing --${name}`);
+    return def;
+  };
+}
+
 /** The last `lines` lines of a log file, for error messages. */
 export async function tail(path: string, lines = 20): Promise<string> {
   try {

@@ -18,7 +18,17 @@ import { print, printErr } from "../src/cli/flags.ts";
 import { ferry, scrapeSelf } from "./agents.ts";
 import { targetAddress } from "./nginx.ts";
 import { type Metrics } from "./promtext.ts";
-import { dirBytes, machineCpu, type Proc, sampleTree, start, stop, tail, within } from "./proc.ts";
+import {
+  dirBytes,
+  machineCpu,
+  type Proc,
+  sampleTree,
+  sleepUnless,
+  start,
+  stop,
+  tail,
+  within,
+} from "./proc.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -169,19 +179,7 @@ const abort = new AbortController();
 
 /** Sleeps `ms`, or throws at once when the run is interrupted. */
 function sleep(ms: number): Promise<void> {
-  const signal = abort.signal;
-  if (signal.aborted) return Promise.reject(new Error("interrupted"));
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new Error("interrupted"));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+  return sleepUnless(ms, abort.signal);
 }
 
 const events: { at: string; what: string }[] = [];

@@ -20,6 +20,7 @@
 
 import { type Layout, makeLayout, TargetValues } from "./farm.ts";
 import { targetAddress } from "./nginx.ts";
+import { flagReader } from "./proc.ts";
 
 /** Options of the target server. */
 export interface TargetServerOptions {
@@ -151,14 +152,7 @@ function ids(u: URL): number[] {
 }
 
 async function main(args: string[]): Promise<number> {
-  const flag = (name: string, def?: string): string => {
-    const hit = args.find((a) => a.startsWith(`--${name}=`));
-    if (hit) return hit.slice(name.length + 3);
-    const i = args.indexOf(`--${name}`);
-    if (i >= 0 && i + 1 < args.length) return args[i + 1];
-    if (def === undefined) throw new Error(`missing --${name}`);
-    return def;
-  };
+  const flag = flagReader(args);
   const logFile = Deno.openSync(flag("log"), { write: true, create: true, append: true });
   const enc = new TextEncoder();
   const targets = new TargetServer({

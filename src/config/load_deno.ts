@@ -25,7 +25,7 @@
 import { dirname } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError } from "./errors.ts";
-import type { WorkerReply } from "./worker.ts";
+import { evaluateConfigModule, evaluatorSource, type WorkerReply } from "./worker.ts";
 
 /** The error when a compiled binary has no `deno` to evaluate a TS config with. */
 export const DENO_MISSING =
@@ -55,9 +55,9 @@ export async function importWithDeno(
 ): Promise<WorkerReply> {
   const id = crypto.randomUUID();
   const mark = `ferry-config-${id}:`;
-  const code = `(${loaderMain.toString()})(${JSON.stringify(pathToFileURL(abs).href)}, ${
-    JSON.stringify(mark)
-  });\n`;
+  const code = `${evaluatorSource()}\n(${loaderMain.toString()})(evaluateConfigModule, ${
+    JSON.stringify(pathToFileURL(abs).href)
+  }, ${JSON.stringify(mark)});\n`;
   const args = ["run", "--no-prompt", "--quiet"];
   if (opts.read.length > 0) args.push(`--allow-read=${opts.read.join(",")}`);
   args.push("-");
@@ -127,104 +127,17 @@ function fail(source: string, message: string, cause?: unknown): ConfigError {
 }
 
 /**
- * The loader run by the deno subprocess (sent as source, so it must not
- * refer to anything outside itself). Prints one line: `mark` + JSON of
- * `{ ok: true, value }` or `{ ok: false, stage, name, message }`.
+ * The loader run by the deno subprocess (sent as source after
+ * {@link evaluatorSource}, so it must refer to nothing else). Prints one line:
+ * `mark` + JSON of the module's `ConfigOutcome` (worker.ts).
  */
-async function loaderMain(url: string, mark: string): Promise<void> {
-  const reply = (r: Record<string, unknown>): never => {
-    // deno-lint-ignore no-console
-    console.log(mark + JSON.stringify(r));
-    Deno.exit(0);
-  };
-  const parts = (e: unknown) =>
-    e instanceof Error
-      ? { name: e.name, message: e.message }
-      : { name: "Error", message: `threw a non-error value: ${String(e)}` };
-  const nonPlain = (v: unknown, path: string, stack: Set<object>): string | undefined => {
-    const at = path === "" ? "the exported value" : path;
-    switch (typeof v) {
-      case "function":
-        return `${at} is a function; config modules must export plain data`;
-      case "bigint":
-        return `${at} is a bigint; use a number`;
-      case "symbol":
-        return `${at} is a symbol; config modules must export plain data`;
-      case "number":
-        return Number.isFinite(v) ? undefined : `${at} is ${v}; use a finite number`;
-      case "object":
-        break;
-      default:
-        return undefined;
-    }
-    if (v === null) return undefined;
-    const obj = v as object;
-    if (stack.has(obj)) return `${at} refers back to one of its parents (a cycle)`;
-    stack.add(obj);
-    try {
-      if (Array.isArray(obj)) {
-        for (let i = 0; i < obj.length; i++) {
-          const p = nonPlain(obj[i], `${path}[${i}]`, stack);
-          if (p !== undefined) return p;
-        }
-        return undefined;
-      }
-      const proto = Object.getPrototypeOf(obj);
-      if (proto !== Object.prototype && proto !== null) {
-        const name = (proto as { constructor?: { name?: string } }).constructor?.name ?? "object";
-        return `${at} is a ${name}, not a plain object; config modules must export plain data`;
-      }
-      for (const [k, x] of Object.entries(obj)) {
-        const key = /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)
-          ? (path === "" ? k : `${path}.${k}`)
-          : `${path}[${JSON.stringify(k)}]`;
-        const p = nonPlain(x, key, stack);
-        if (p !== undefined) return p;
-      }
-      return undefined;
-    } finally {
-      stack.delete(obj);
-    }
-  };
-  let mod: Record<string, unknown>;
-  try {
-    mod = await import(url);
-  } catch (e) {
-    return reply({ ok: false, stage: "import", ...parts(e) });
-  }
-  const hasDefault = Object.hasOwn(mod, "default") && mod.default !== undefined;
-  let value: unknown = hasDefault ? mod.default : mod.config;
-  const which = hasDefault ? "the default export" : 'the "config" export';
-  if (value === undefined) {
-    const names = Object.keys(mod);
-    return reply({
-      ok: false,
-      stage: "export",
-      name: "TypeError",
-      message: `has no default export and no export named "config"${
-        names.length > 0 ? ` (it exports ${names.join(", ")})` : ""
-      }`,
-    });
-  }
-  if (value instanceof Promise) {
-    try {
-      value = await value;
-    } catch (e) {
-      return reply({ ok: false, stage: "import", ...parts(e) });
-    }
-  }
-  if (typeof value === "function") {
-    return reply({
-      ok: false,
-      stage: "export",
-      name: "TypeError",
-      message:
-        `${which} is a function; export the config object itself (for example defineConfig({ … }))`,
-    });
-  }
-  const problem = nonPlain(value, "", new Set());
-  if (problem !== undefined) {
-    return reply({ ok: false, stage: "data", name: "TypeError", message: problem });
-  }
-  return reply({ ok: true, value });
+async function loaderMain(
+  evaluate: typeof evaluateConfigModule,
+  url: string,
+  mark: string,
+): Promise<void> {
+  const outcome = await evaluate(url, true);
+  // deno-lint-ignore no-console
+  console.log(mark + JSON.stringify(outcome));
+  Deno.exit(0);
 }

@@ -47,6 +47,7 @@ Deno.test("load_deno: the subprocess is sandboxed and non-data exports are named
     "fn.config.ts": `export default () => ({});`,
     "class.config.ts": `export default { scrapeConfigs: [{ jobName: "a", when: new Date(0) }] };`,
     "none.config.ts": `export const other = 1;`,
+    "inf.config.ts": `export default { scrapeConfigs: [{ sampleLimit: Infinity }] };`,
   }, async (dir) => {
     const reply = (f: string) => importWithDeno(`${dir}/${f}`, f, opts(dir));
     const fails = async (f: string) => {
@@ -63,6 +64,11 @@ Deno.test("load_deno: the subprocess is sandboxed and non-data exports are named
       "scrapeConfigs[0].when is a Date, not a plain object",
     );
     assertStringIncludes(await fails("none.config.ts"), "(it exports other)");
+    // JSON would turn it into null, so the subprocess refuses it (the Worker need not).
+    assertStringIncludes(
+      await fails("inf.config.ts"),
+      "scrapeConfigs[0].sampleLimit is Infinity; use a finite number",
+    );
   });
 });
 

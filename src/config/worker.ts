@@ -10,13 +10,10 @@
  * reject or mangle (functions, class instances, cycles), so the error can name
  * the offending path.
  *
- * Only `./errors.ts` (no dependencies) is imported, so nothing else runs
- * inside the sandbox.
+ * Nothing is imported, so nothing else runs inside the sandbox.
  *
  * @module
  */
-
-import { indexPath, keyPath } from "./errors.ts";
 
 /** Sent by load.ts. */
 export interface WorkerRequest {
@@ -26,11 +23,10 @@ export interface WorkerRequest {
   url: string;
 }
 
-/** Sent back to load.ts. */
-export type WorkerReply =
-  | { id: string; ok: true; value: unknown }
+/** What a config module evaluates to: its value, or why it has none. */
+export type ConfigOutcome =
+  | { ok: true; value: unknown }
   | {
-    id: string;
     ok: false;
     /** import: the module failed to load or threw; export: no usable export; data: not plain data. */
     stage: "import" | "export" | "data";
@@ -38,20 +34,31 @@ export type WorkerReply =
     message: string;
   };
 
+/** Sent back to load.ts. */
+export type WorkerReply = { id: string } & ConfigOutcome;
+
 /**
  * The first place in `value` that is not plain data (a function, a class
  * instance, a symbol, a cycle…), as `path: what`, or undefined if it is all
  * plain objects, arrays, strings, numbers, booleans, null and undefined.
+ * With `finiteNumbers`, NaN and ±Infinity are not plain data either (they do
+ * not survive JSON).
+ *
+ * Self-contained: its source also runs in load_deno.ts's deno subprocess.
  */
 export function findNonPlainData(
   value: unknown,
   path = "",
   stack: Set<object> = new Set(),
+  finiteNumbers = false,
 ): string | undefined {
   const at = path === "" ? "the exported value" : path;
   switch (typeof value) {
-    case "string":
     case "number":
+      return !finiteNumbers || Number.isFinite(value)
+        ? undefined
+        : `${at} is ${value}; use a finite number`;
+    case "string":
     case "boolean":
     case "undefined":
       return undefined;
@@ -68,7 +75,7 @@ export function findNonPlainData(
   if (Array.isArray(obj)) {
     stack.add(obj);
     for (let i = 0; i < obj.length; i++) {
-      const p = findNonPlainData(obj[i], indexPath(path, i), stack);
+      const p = findNonPlainData(obj[i], `${path}[${i}]`, stack, finiteNumbers);
       if (p !== undefined) return p;
     }
     stack.delete(obj);
@@ -81,27 +88,34 @@ export function findNonPlainData(
   }
   stack.add(obj);
   for (const key of Object.keys(obj)) {
-    const p = findNonPlainData(
-      (obj as Record<string, unknown>)[key],
-      keyPath(path, key),
-      stack,
-    );
+    // errors.ts keyPath(), spelled out to keep this function self-contained.
+    const sub = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key)
+      ? (path === "" ? key : `${path}.${key}`)
+      : `${path}[${JSON.stringify(key)}]`;
+    const p = findNonPlainData((obj as Record<string, unknown>)[key], sub, stack, finiteNumbers);
     if (p !== undefined) return p;
   }
   stack.delete(obj);
   return undefined;
 }
 
-/** Imports the module at `url` and picks its config export. */
-export async function loadModuleValue(
-  req: WorkerRequest,
-): Promise<WorkerReply> {
-  const { id } = req;
+/**
+ * Imports the module at `url` and picks its config export: `default`, else
+ * `config`, awaited when a promise, checked to be plain data (and, with
+ * `finiteNumbers`, JSON-safe numbers).
+ *
+ * Self-contained but for {@link findNonPlainData} and `errorParts`: see
+ * {@link evaluatorSource}.
+ */
+export async function evaluateConfigModule(
+  url: string,
+  finiteNumbers = false,
+): Promise<ConfigOutcome> {
   let mod: Record<string, unknown>;
   try {
-    mod = await import(req.url);
+    mod = await import(url);
   } catch (e) {
-    return { id, ok: false, stage: "import", ...errorParts(e) };
+    return { ok: false, stage: "import", ...errorParts(e) };
   }
   const hasDefault = Object.hasOwn(mod, "default") && mod.default !== undefined;
   let value: unknown = hasDefault ? mod.default : mod.config;
@@ -109,7 +123,6 @@ export async function loadModuleValue(
   if (value === undefined) {
     const names = Object.keys(mod);
     return {
-      id,
       ok: false,
       stage: "export",
       name: "TypeError",
@@ -122,12 +135,11 @@ export async function loadModuleValue(
     try {
       value = await value;
     } catch (e) {
-      return { id, ok: false, stage: "import", ...errorParts(e) };
+      return { ok: false, stage: "import", ...errorParts(e) };
     }
   }
   if (typeof value === "function") {
     return {
-      id,
       ok: false,
       stage: "export",
       name: "TypeError",
@@ -135,11 +147,27 @@ export async function loadModuleValue(
         `${which} is a function; export the config object itself (for example defineConfig({ … }))`,
     };
   }
-  const problem = findNonPlainData(value);
+  const problem = findNonPlainData(value, "", new Set(), finiteNumbers);
   if (problem !== undefined) {
-    return { id, ok: false, stage: "data", name: "TypeError", message: problem };
+    return { ok: false, stage: "data", name: "TypeError", message: problem };
   }
-  return { id, ok: true, value };
+  return { ok: true, value };
+}
+
+/**
+ * JavaScript source declaring {@link evaluateConfigModule} and the functions
+ * it calls, for a script run outside this module (load_deno.ts's deno
+ * subprocess, which cannot import ferry's modules from a compiled binary).
+ */
+export function evaluatorSource(): string {
+  return [errorParts, findNonPlainData, evaluateConfigModule].map(String).join("\n");
+}
+
+/** Imports the module at `url` and picks its config export. */
+export async function loadModuleValue(
+  req: WorkerRequest,
+): Promise<WorkerReply> {
+  return { id: req.id, ...await evaluateConfigModule(req.url) };
 }
 
 function errorParts(e: unknown): { name: string; message: string } {

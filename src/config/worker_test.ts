@@ -20,6 +20,10 @@ Deno.test("findNonPlainData() accepts plain data and names the first thing that 
   );
   assertEquals(findNonPlainData(10n), "the exported value is a bigint; use a number");
   assertEquals(
+    findNonPlainData({ a: [1, -Infinity] }, "", new Set(), true),
+    "a[1] is -Infinity; use a finite number",
+  );
+  assertEquals(
     findNonPlainData(() => {}),
     "the exported value is a function; config modules must export plain data",
   );

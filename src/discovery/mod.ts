@@ -23,6 +23,7 @@ import { HttpDiscoverer } from "./http.ts";
 import type { InClusterSource } from "./kubernetes/connection.ts";
 import { KubernetesDiscoverer } from "./kubernetes/discoverer.ts";
 import type { NamedDiscoverer } from "./manager.ts";
+import type { Discoverer } from "./types.ts";
 import { StaticDiscoverer } from "./static.ts";
 
 export type { Discoverer, DiscoveryResult, TargetGroup } from "./types.ts";
@@ -75,51 +76,37 @@ export function createDiscoverers(
   if (cfg.staticConfigs.length > 0) {
     out.push({ name: "static_configs", discoverer: new StaticDiscoverer(cfg.staticConfigs, job) });
   }
-  cfg.fileSdConfigs.forEach((c, i) =>
-    out.push({
-      name: `file_sd_configs[${i}]`,
-      discoverer: new FileDiscoverer(c, {
-        job,
-        registry: deps.registry,
-        clock: deps.clock,
-        watch: deps.watch,
-      }),
-    })
-  );
-  cfg.httpSdConfigs.forEach((c, i) =>
-    out.push({
-      name: `http_sd_configs[${i}]`,
-      discoverer: new HttpDiscoverer(c, {
-        job,
-        registry: deps.registry,
-        clock: deps.clock,
-        fetch: deps.fetch,
-        userAgent: deps.userAgent,
-      }),
-    })
-  );
-  cfg.dnsSdConfigs.forEach((c, i) =>
-    out.push({
-      name: `dns_sd_configs[${i}]`,
-      discoverer: new DnsDiscoverer(c, {
-        job,
-        registry: deps.registry,
-        clock: deps.clock,
-        nameServer: deps.dnsNameServer,
-      }),
-    })
-  );
-  (cfg.kubernetesSdConfigs ?? []).forEach((c, i) =>
-    out.push({
-      name: `kubernetes_sd_configs[${i}]`,
-      discoverer: new KubernetesDiscoverer(c, {
-        job,
-        registry: deps.registry,
-        fetch: deps.fetch,
-        userAgent: deps.userAgent,
-        inCluster: deps.kubernetesInCluster,
-      }),
-    })
-  );
+  const each = <C>(list: C[] | undefined, key: string, make: (c: C) => Discoverer) =>
+    (list ?? []).forEach((c, i) => out.push({ name: `${key}[${i}]`, discoverer: make(c) }));
+  each(cfg.fileSdConfigs, "file_sd_configs", (c) =>
+    new FileDiscoverer(c, {
+      job,
+      registry: deps.registry,
+      clock: deps.clock,
+      watch: deps.watch,
+    }));
+  each(cfg.httpSdConfigs, "http_sd_configs", (c) =>
+    new HttpDiscoverer(c, {
+      job,
+      registry: deps.registry,
+      clock: deps.clock,
+      fetch: deps.fetch,
+      userAgent: deps.userAgent,
+    }));
+  each(cfg.dnsSdConfigs, "dns_sd_configs", (c) =>
+    new DnsDiscoverer(c, {
+      job,
+      registry: deps.registry,
+      clock: deps.clock,
+      nameServer: deps.dnsNameServer,
+    }));
+  each(cfg.kubernetesSdConfigs, "kubernetes_sd_configs", (c) =>
+    new KubernetesDiscoverer(c, {
+      job,
+      registry: deps.registry,
+      fetch: deps.fetch,
+      userAgent: deps.userAgent,
+      inCluster: deps.kubernetesInCluster,
+    }));
   return out;
 }

@@ -678,9 +678,14 @@ export class AgentDb implements Appendable, WalSource {
   readonly #stats: Map<number, SegmentStats>;
   readonly #limits = new Map<string, number>();
   readonly #tails = new Set<TailState>();
-  /** Segments ascending, each with the first flush sequence that may have written to it. */
-  readonly #firstFlushSegs: number[] = [];
-  readonly #firstFlushSeqs: number[] = [];
+  /**
+   * WAL positions ascending, each with the first flush sequence that may have
+   * written at or after it: the start of every segment, and where the WAL
+   * ended at each truncation tick (so series collection does not wait for
+   * the head segment to complete).
+   */
+  #flushMarkPos: WalPosition[] = [];
+  #flushMarkSeq: number[] = [];
   /**
    * Flush time marks, ascending, at most one a second: every flush below
    * `seq` happened at or before `t`.
@@ -761,8 +766,8 @@ export class AgentDb implements Appendable, WalSource {
     });
     // Replayed segments carry pseudo sequences; the new head gets flush 1 onwards.
     for (const seg of init.wal.segments) {
-      this.#firstFlushSegs.push(seg);
-      this.#firstFlushSeqs.push(seg === init.wal.head ? 1 : seg - REPLAYED);
+      this.#flushMarkPos.push({ segment: seg, offset: 0 });
+      this.#flushMarkSeq.push(seg === init.wal.head ? 1 : seg - REPLAYED);
     }
     // Replayed series count as appended at open.
     this.#marks.push({ seq: 1, t });
@@ -1697,8 +1702,7 @@ export class AgentDb implements Appendable, WalSource {
 
   #onRotate(completed: number, next: number): void {
     this.#log.debug("WAL segment completed", { segment: segmentName(completed) });
-    this.#firstFlushSegs.push(next);
-    this.#firstFlushSeqs.push(this.#inFlush ? this.#flushSeq : this.#flushSeq + 1);
+    this.#pushFlushMark({ segment: next, offset: 0 });
     this.#headCreated = this.#elapsed();
     this.#truncateInBackground();
   }
@@ -1817,11 +1821,13 @@ export class AgentDb implements Appendable, WalSource {
     }
     let bound = wal.head;
     for (const p of this.#cursors.positions()) if (p.segment < bound) bound = p.segment;
-    let gcBound = bound;
+    // Series may leave memory once every cursor and every reader holding records passed them.
+    let gcPos: WalPosition = wal.position;
+    for (const p of this.#cursors.positions()) if (comparePositions(p, gcPos) < 0) gcPos = p;
     for (const t of this.#tails) {
-      if (t.held !== null && t.held.segment < gcBound) gcBound = t.held.segment;
+      if (t.held !== null && comparePositions(t.held, gcPos) < 0) gcPos = t.held;
     }
-    this.#collectGarbage(gcBound);
+    this.#collectGarbage(gcPos);
     const doomed = wal.segments.filter((s) => s < bound);
     if (doomed.length === 0) {
       const pending = this.#deletedPending;
@@ -2006,18 +2012,22 @@ export class AgentDb implements Appendable, WalSource {
    * Removes the series whose last record was written before every cursor's
    * and held chunk's segment (`gcBound`) and more than `minTimeMs` ago.
    */
-  #collectGarbage(gcBound: number): void {
+  #collectGarbage(gcPos: WalPosition): void {
     const threshold = Math.min(
-      this.#firstFlushAtOrBefore(gcBound),
+      this.#flushMarkAtOrBefore(gcPos),
       this.#seqBefore(this.#elapsed() - this.#minTimeMs),
     );
-    // Sequences of segments below the bound are never needed again.
+    // Marks below the latest one every reader passed are never needed again.
     let k = 0;
-    while (k + 1 < this.#firstFlushSegs.length && this.#firstFlushSegs[k + 1] <= gcBound) k++;
+    while (
+      k + 1 < this.#flushMarkPos.length && comparePositions(this.#flushMarkPos[k + 1], gcPos) <= 0
+    ) k++;
     if (k > 0) {
-      this.#firstFlushSegs.splice(0, k);
-      this.#firstFlushSeqs.splice(0, k);
+      this.#flushMarkPos = this.#flushMarkPos.slice(k);
+      this.#flushMarkSeq = this.#flushMarkSeq.slice(k);
     }
+    // Where the WAL ends now: usable once every reader passed it (a later tick).
+    this.#pushFlushMark(this.#wal.position);
     if (threshold === -Infinity) return;
     let removed = 0, withRecords = 0;
     for (const s of this.#series.all()) {
@@ -2037,13 +2047,29 @@ export class AgentDb implements Appendable, WalSource {
     });
   }
 
-  /** The first flush sequence of the latest known segment at or before `seg`, or -Infinity. */
-  #firstFlushAtOrBefore(seg: number): number {
-    const segs = this.#firstFlushSegs;
-    for (let i = segs.length - 1; i >= 0; i--) {
-      if (segs[i] <= seg) return this.#firstFlushSeqs[i];
+  /** The flush sequence of the latest mark at or before `pos`, or -Infinity. */
+  #flushMarkAtOrBefore(pos: WalPosition): number {
+    const marks = this.#flushMarkPos;
+    for (let i = marks.length - 1; i >= 0; i--) {
+      if (comparePositions(marks[i], pos) <= 0) return this.#flushMarkSeq[i];
     }
     return -Infinity;
+  }
+
+  /**
+   * Records that every flush below the next one (the current one, during a
+   * flush) wrote only before `pos`; kept ascending in both.
+   */
+  #pushFlushMark(pos: WalPosition): void {
+    const seq = this.#inFlush ? this.#flushSeq : this.#flushSeq + 1;
+    const n = this.#flushMarkPos.length;
+    if (n > 0) {
+      if (comparePositions(pos, this.#flushMarkPos[n - 1]) <= 0) return;
+      // Nothing flushed since the last mark: it already says all there is.
+      if (seq <= this.#flushMarkSeq[n - 1]) return;
+    }
+    this.#flushMarkPos.push({ ...pos });
+    this.#flushMarkSeq.push(seq);
   }
 
   /** A flush sequence below which every flush happened at or before `t`, or -Infinity. */

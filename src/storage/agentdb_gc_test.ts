@@ -235,3 +235,27 @@ Deno.test("GC: churn does not grow the series set", async () => {
     }
   });
 });
+
+Deno.test("GC: within one head segment (large segments, no rotation), quiet series leave memory once every cursor passed them", async () => {
+  await withDir(async (dir) => {
+    let now = 1_000_000;
+    const db = await openDb(dir, { minTimeMs: MIN, now: () => now, elapsed: () => now });
+    try {
+      const a = db.cursor("a");
+      const old = await commitRange(db, 0, 20, 1000, "old");
+      await db.truncate(); // marks where the WAL ends now
+      now += 2 * MIN;
+      const live = await commitRange(db, 0, 20, 2000, "live");
+      assertEquals(db.segments.length, 1, "all in the head segment");
+      await db.truncate();
+      assertEquals(db.seriesCount, 40, "the cursor has not passed them yet");
+      a.ack(db.position);
+      await db.truncate();
+      assertEquals(db.seriesCount, 20, "collected without a segment completing");
+      for (const r of old) assertEquals(db.labels(r), undefined, `old ref ${r} forgotten`);
+      for (const r of live) ok(db.labels(r) !== undefined);
+    } finally {
+      await db.close();
+    }
+  });
+});

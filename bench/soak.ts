@@ -34,8 +34,10 @@ import {
 // Options
 
 /** The receiver's failure modes. */
-export type FailKind = "outage" | "5xx" | "429" | "acklost";
+export type FailKind = "outage" | "5xx" | "429" | "acklost" | "blackhole";
+/** The kinds a run uses by default; `blackhole` loses data on purpose, to prove the check works. */
 const FAIL_KINDS: FailKind[] = ["outage", "5xx", "429", "acklost"];
+const ALL_FAIL_KINDS: FailKind[] = [...FAIL_KINDS, "blackhole"];
 
 /** Options of a soak run. */
 export interface SoakOptions {
@@ -74,7 +76,8 @@ as successful arrived, and whether its RSS stayed flat. Results go to --out (soa
   --churn-count N             targets replaced each time (default 5)
   --series-churn-every DUR    each target's churn series change their build label this often (3m)
   --churn-series N            such series per target (default 10)
-  --fail LIST                 receiver failures: outage,5xx,429,acklost (default all) or none
+  --fail LIST                 receiver failures: outage,5xx,429,acklost (the default) or none;
+                              blackhole (answers 204 and keeps nothing) proves that losses show
   --kills N                   SIGKILL + restart ferry N times (default minutes/8, at least 1)
   --seed N                    seeds the schedule of failures, kills and churn (default 1)
   --catchup-timeout DURATION  how long to wait for ferry to catch up at the end (default 5m)
@@ -134,8 +137,8 @@ function parseOptions(args: string[]): SoakOptions | null {
   const runMs = minutes * 60_000;
   const failList = values.get("fail") ?? FAIL_KINDS.join(",");
   const fail = failList === "none" ? [] : failList.split(",").map((k) => {
-    if (!FAIL_KINDS.includes(k as FailKind)) {
-      throw new Error(`--fail: ${k} is not one of ${FAIL_KINDS.join(", ")}, none`);
+    if (!ALL_FAIL_KINDS.includes(k as FailKind)) {
+      throw new Error(`--fail: ${k} is not one of ${ALL_FAIL_KINDS.join(", ")}, none`);
     }
     return k as FailKind;
   });
@@ -228,7 +231,7 @@ export function failSchedule(runMs: number, kinds: FailKind[], rand: () => numbe
     const kind = kinds[k++ % kinds.length]; // every kind in turn, from a random first
     const durMs = kind === "outage"
       ? between(30, 90)
-      : kind === "acklost"
+      : kind === "acklost" || kind === "blackhole"
       ? between(10, 30)
       : between(20, 60);
     if (t + durMs > runMs) break;
@@ -361,7 +364,8 @@ type Mode = "ok" | FailKind;
  * The remote-write receiver: decodes RW 1.0 into a {@link Store} and answers 204, or fails as
  * its mode says: `outage` closes the listener (connections refused), `5xx` answers that status
  * without reading, `429` answers 429 with `Retry-After`, `acklost` stores the request and then
- * answers 503 (a receiver that took the data but whose answer was lost: the retry duplicates).
+ * answers 503 (a receiver that took the data but whose answer was lost: the retry duplicates),
+ * `blackhole` answers 204 and keeps nothing (data lost on purpose: the check must report it).
  */
 class Receiver {
   readonly store = new Store();
@@ -420,6 +424,10 @@ class Receiver {
         status: this.#count(429),
         headers: { "retry-after": String(this.param) },
       });
+    }
+    if (mode === "blackhole") {
+      await req.body?.cancel();
+      return new Response(null, { status: this.#count(204) });
     }
     let body: Uint8Array;
     try {

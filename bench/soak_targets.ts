@@ -101,7 +101,7 @@ export class TargetServer {
     this.#layout = makeLayout(opts.series);
   }
 
-  /** Starts target `id` (no-op if it runs); resolves once it listens. */
+  /** Starts target `id` (no-op if it runs); it listens when this returns (throws if the address is taken). */
   add(id: number): void {
     if (this.#running.has(id)) return;
     const target = new SoakTarget(id, this.#layout, this.#opts);

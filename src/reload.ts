@@ -14,6 +14,7 @@ import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import type { ResolvedConfig } from "./config/types.ts";
 import type { Registry } from "./metrics/registry.ts";
 import { type Clock, realClock } from "./util/clock.ts";
+import { sha256Hex } from "./util/hash.ts";
 import { log } from "./util/log.ts";
 
 const logger = log("reload");
@@ -162,7 +163,5 @@ export class Reloader {
 
 /** SHA-256 of a file's content, hex. */
 export async function fileHash(file: string): Promise<string> {
-  const data = await Deno.readFile(file);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(await Deno.readFile(file));
 }

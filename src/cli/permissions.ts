@@ -13,6 +13,7 @@
 import { dirname, resolve as resolvePath } from "node:path";
 import { loadConfig, sandboxReadPaths } from "../config/load.ts";
 import type { ResolvedConfig, ResolvedHttpClient, ResolvedScrapeConfig } from "../config/types.ts";
+import { urlHost } from "../util/url.ts";
 import { webConfigFiles } from "../web/webconfig.ts";
 import { checkTargets } from "./check_targets.ts";
 import { SHARD_ENV_VARS } from "./shard.ts";
@@ -252,13 +253,6 @@ function listenHost(addr: string): string {
   } catch {
     return addr;
   }
-}
-
-/** `host:port` of a URL, with the scheme's default port. */
-export function urlHost(url: string): string {
-  const u = new URL(url);
-  const port = u.port || (u.protocol === "https:" ? "443" : "80");
-  return `${u.hostname}:${port}`;
 }
 
 /** Drops paths inside another listed path. */

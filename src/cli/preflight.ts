@@ -15,14 +15,8 @@ import { dirname, resolve as resolvePath } from "node:path";
 import type { ResolvedConfig } from "../config/types.ts";
 import { log } from "../util/log.ts";
 import { printErr } from "./flags.ts";
+import { SHARD_ENV_VARS } from "./shard.ts";
 import { computePermissions, permissionFlags, type Permissions } from "./permissions.ts";
-
-/** Environment variables ferry reads only when allowed (treated as unset otherwise). */
-export const OPTIONAL_ENV: readonly string[] = [
-  "FERRY_SHARD_INDEX",
-  "FERRY_SHARD_TOTAL",
-  "FERRY_REPLICA",
-];
 
 /** One permission the process lacks. */
 export interface MissingPermission {
@@ -111,7 +105,7 @@ export async function preflight(
   const notes = needed.notes.filter((n) => !(netAll && DYNAMIC_NOTE.test(n)));
   for (const kind of KINDS) {
     for (const value of needed[kind]) {
-      if (kind === "env" && OPTIONAL_ENV.includes(value)) continue;
+      if (kind === "env" && (SHARD_ENV_VARS as readonly string[]).includes(value)) continue;
       if (missing.some((m) => m.kind === kind && m.value === value)) continue;
       const desc: Deno.PermissionDescriptor = kind === "net"
         ? { name: "net", host: value }

@@ -8,7 +8,7 @@
 
 import { stringify } from "yaml";
 import { formatDuration } from "../model/duration.ts";
-import { redactUrl } from "../util/redact.ts";
+import { redactUrl } from "../util/url.ts";
 import { DEFAULT_REPLICA_LABEL } from "./resolve.ts";
 import type { ResolvedConfig } from "./types.ts";
 

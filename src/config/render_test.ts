@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../testing/assert.ts";
 import { renderConfigYaml, SECRET } from "./render.ts";
-import { redactUrl } from "../util/redact.ts";
+import { redactUrl } from "../util/url.ts";
 import { resolveConfig } from "./resolve.ts";
 
 Deno.test("renderConfigYaml hides secrets and speaks Prometheus' YAML", () => {

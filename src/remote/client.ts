@@ -9,7 +9,7 @@
  */
 
 import { basicAuthHeader, type RequestAuth, requestAuth } from "../util/httpauth.ts";
-import { redactUrl } from "../util/redact.ts";
+import { redactUrl } from "../util/url.ts";
 import type { RemoteWriteMessage, ResolvedRemoteWrite } from "../config/types.ts";
 import { ScrapeHttpClient } from "../scrape/http.ts";
 

@@ -8,7 +8,7 @@ import {
 } from "./client.ts";
 import { assert, assertEquals, rwConfig } from "./test_util.ts";
 import type { ResolvedRemoteWrite } from "../config/types.ts";
-import { redactUrl } from "../util/redact.ts";
+import { redactUrl } from "../util/url.ts";
 
 const BODY = new Uint8Array([1, 2, 3]);
 const NOW = Date.parse("2026-08-21T12:00:00Z");

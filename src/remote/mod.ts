@@ -52,4 +52,4 @@ export {
   WriteBatch,
 } from "./codec.ts";
 export type { Clock } from "../util/clock.ts";
-export { redactUrl } from "../util/redact.ts";
+export { redactUrl } from "../util/url.ts";

@@ -42,6 +42,7 @@ import { createParser, type Parser, TooManyLabelsError } from "./textparse/mod.t
 import type { DroppedSampleReason, ScrapeMetrics } from "./metrics.ts";
 import { acceptHeader, BodySizeLimitError, protocolFor, readBody } from "./http.ts";
 import { log } from "../util/log.ts";
+import { urlHost } from "../util/url.ts";
 import { collectGarbage, LARGE_BODY_BYTES, largeBodies } from "./largebody.ts";
 
 const logger = log("scrape");
@@ -498,8 +499,7 @@ export class ScrapeLoop {
    * at start, so the error names the flag.
    */
   #checkNet(): void {
-    const u = new URL(this.target.scrapeUrl);
-    const host = `${u.hostname}:${u.port || (u.protocol === "https:" ? "443" : "80")}`;
+    const host = urlHost(this.target.scrapeUrl);
     if (Deno.permissions.querySync({ name: "net", host }).state !== "granted") {
       throw new Error(
         `ferry has no net access to ${host} (a target found at run time cannot be checked at ` +

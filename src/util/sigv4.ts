@@ -20,6 +20,7 @@
  * @module
  */
 
+import { sha256Hex } from "./hash.ts";
 import type { ResolvedSigV4 } from "../config/types.ts";
 import type { AuthRequest, RequestAuth } from "./httpauth.ts";
 
@@ -113,11 +114,6 @@ export async function signV4(
 /** `YYYYMMDDTHHMMSSZ`, the form of `x-amz-date`. */
 export function formatAmzDate(d: Date): string {
   return d.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
-}
-
-/** Lower-case hex SHA-256 of `bytes`. */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  return toHex(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
 }
 
 /**

@@ -3,10 +3,10 @@ import {
   awsUriEncode,
   canonicalPath,
   formatAmzDate,
-  sha256Hex,
   signV4,
   SigV4Auth,
 } from "./sigv4.ts";
+import { sha256Hex } from "./hash.ts";
 
 const encoder = new TextEncoder();
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";

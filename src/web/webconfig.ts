@@ -36,6 +36,7 @@ import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
 import { ConfigError, type ConfigIssue } from "../config/errors.ts";
 import { withoutProcessEnv } from "../config/prometheus.ts";
 import { BCRYPT_HASH_RE } from "../util/bcrypt_hash.ts";
+import { sha256Hex } from "../util/hash.ts";
 import { log } from "../util/log.ts";
 
 /** A loaded web config. */
@@ -511,11 +512,4 @@ export function parseBasic(header: string | null): { user: string; password: str
   const colon = text.indexOf(":");
   if (colon < 0) return null;
   return { user: text.slice(0, colon), password: text.slice(colon + 1) };
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  let s = "";
-  for (const b of d) s += b.toString(16).padStart(2, "0");
-  return s;
 }

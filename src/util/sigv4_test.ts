@@ -1,11 +1,5 @@
 import { assert, assertEquals, assertRejects } from "../testing/assert.ts";
-import {
-  awsUriEncode,
-  canonicalPath,
-  formatAmzDate,
-  signV4,
-  SigV4Auth,
-} from "./sigv4.ts";
+import { awsUriEncode, canonicalPath, formatAmzDate, signV4, SigV4Auth } from "./sigv4.ts";
 import { sha256Hex } from "./hash.ts";
 
 const encoder = new TextEncoder();

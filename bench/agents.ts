@@ -79,6 +79,15 @@ function prometheusCounters(m: Metrics): AgentCounters {
   };
 }
 
+/**
+ * Extra `deno run` flags for A/B runs (e.g. `--v8-flags=--max-semi-space-size=16`), from the
+ * environment variable `FERRY_BENCH_DENO_ARGS`, split on spaces.
+ */
+function denoArgs(): string[] {
+  const v = Deno.env.get("FERRY_BENCH_DENO_ARGS")?.trim();
+  return v ? v.split(/\s+/) : [];
+}
+
 /** ferry from this checkout, run by `deno run` as README.md says. */
 export const ferry: Agent = {
   name: "ferry",
@@ -92,6 +101,7 @@ export const ferry: Agent = {
       "--allow-read",
       "--allow-write",
       ...(ctx.inspect ? [`--inspect=${ctx.inspect}`] : []),
+      ...denoArgs(),
       `${ctx.repo}/main.ts`,
       `--config.file=${ctx.config}`,
       `--storage.agent.path=${ctx.dataDir}`,

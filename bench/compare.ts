@@ -12,7 +12,7 @@
 import { type Agent, type AgentCounters, AGENTS, scrapeSelf } from "./agents.ts";
 import { farmConfig, sinkConfig, sinkLog, startNginx, targetAddress } from "./nginx.ts";
 import { type Metrics } from "./promtext.ts";
-import { type CpuProfile, Profiler, summarize } from "./profile.ts";
+import { type CpuProfile, Profiler, summarize, summarizeHeap } from "./profile.ts";
 import {
   dirBytes,
   machineCpu,
@@ -58,6 +58,7 @@ interface Options {
   out: string;
   keep: boolean;
   profile: boolean;
+  heapProfile: boolean;
 }
 
 const HELP = `usage: deno run -A bench/compare.ts [flags]
@@ -77,6 +78,8 @@ window after a warm-up, and prints one markdown table (JSON and the table go to 
   --backlog DURATION  how long the sink is down before catch-up is measured (default 10m)
   --profile           take a V8 CPU profile of ferry over the window (through --inspect; the
                       figures of a profiled run are marked, and the profile saved in --out)
+  --heap-profile      sample where ferry allocates over the window (V8's sampling heap profiler,
+                      freed objects included), printed by function and saved as .heapprofile
   --out DIR           where results go (default bench/out)
   --keep              keep the temporary directory (configs, logs, data) for inspection
 `;
@@ -110,7 +113,7 @@ function parseOptions(args: string[]): Options | null {
     if (!a.startsWith("--")) throw new Error(`unexpected argument: ${a}`);
     const eq = a.indexOf("=");
     const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
-    if (["keep", "profile", "help"].includes(name)) {
+    if (["keep", "profile", "heap-profile", "help"].includes(name)) {
       bools.add(name);
     } else if (eq >= 0) {
       values.set(name, a.slice(eq + 1));
@@ -158,6 +161,7 @@ function parseOptions(args: string[]): Options | null {
     out: values.get("out") ?? new URL("./out", import.meta.url).pathname,
     keep: bools.has("keep"),
     profile: bools.has("profile"),
+    heapProfile: bools.has("heap-profile"),
   };
 }
 
@@ -356,6 +360,7 @@ export interface RunResult {
   verify?: Verify;
   catchup?: Catchup;
   profile?: ReturnType<typeof summarize> & { file: string };
+  heapProfile?: ReturnType<typeof summarizeHeap> & { file: string };
 }
 
 /** What VictoriaMetrics holds for the window: every sample of every scrape, or not. */
@@ -494,6 +499,7 @@ async function runAgent(ctx: RunContext, agent: Agent): Promise<RunResult> {
   const config = `${ctx.dir}/prometheus-${tag}.yml`;
   await Deno.writeTextFile(config, promConfig(w, sinkUrl));
   const profile = ctx.opts.profile && agent.name === "ferry" && !catchup;
+  const heapProfile = ctx.opts.heapProfile && agent.name === "ferry" && !catchup;
   const proc = await start(
     agent.name,
     agent.command({
@@ -502,7 +508,7 @@ async function runAgent(ctx: RunContext, agent: Agent): Promise<RunResult> {
       listen: AGENT_ADDR,
       sinkUrl,
       repo: new URL("..", import.meta.url).pathname.replace(/\/$/, ""),
-      inspect: profile ? INSPECT_ADDR : undefined,
+      inspect: profile || heapProfile ? INSPECT_ADDR : undefined,
     }),
     { log: `${ctx.dir}/${tag}.log` },
   );
@@ -516,7 +522,7 @@ async function runAgent(ctx: RunContext, agent: Agent): Promise<RunResult> {
     }
     note(`${tag}: warm-up ${ctx.opts.warmupS}s`);
     await sleep(ctx.opts.warmupS * 1000);
-    return await measureSteady(ctx, agent, proc, sink!, { profile, dataDir });
+    return await measureSteady(ctx, agent, proc, sink!, { profile, heapProfile, dataDir });
   } finally {
     const code = await stop(proc);
     if (code === null) note(`${tag}: ${agent.name} did not stop, killed`);
@@ -578,14 +584,15 @@ async function measureSteady(
   agent: Agent,
   proc: Proc,
   sink: Sink,
-  opts: { profile: boolean; dataDir: string },
+  opts: { profile: boolean; heapProfile: boolean; dataDir: string },
 ): Promise<RunResult> {
   const w = ctx.farm.workload;
   const dataDir = opts.dataDir;
   let profiler: Profiler | null = null;
-  if (opts.profile) {
+  if (opts.profile || opts.heapProfile) {
     profiler = await Profiler.connect(INSPECT_ADDR);
-    await profiler.start();
+    if (opts.profile) await profiler.start();
+    if (opts.heapProfile) await profiler.startHeap();
   }
   const a = await snapshot(agent, proc, { farm: ctx.farm, sink, dataDir });
   note(`${agent.name}: window ${ctx.opts.windowS}s`);
@@ -599,13 +606,21 @@ async function measureSteady(
   const b = await snapshot(agent, proc, { farm: ctx.farm, sink, dataDir });
   rssMax = Math.max(rssMax, b.agent.rssBytes);
   let profile: RunResult["profile"];
+  let heapProfile: RunResult["heapProfile"];
   if (profiler) {
-    const p: CpuProfile = await profiler.stop();
-    profiler.close();
     await Deno.mkdir(ctx.opts.out, { recursive: true });
-    const file = `${ctx.opts.out}/ferry-${w.name}-${stamp(new Date(a.at))}.cpuprofile`;
-    await Deno.writeTextFile(file, JSON.stringify(p));
-    profile = { file, ...summarize(p) };
+    const at = `${ctx.opts.out}/ferry-${w.name}-${stamp(new Date(a.at))}`;
+    if (opts.profile) {
+      const p: CpuProfile = await profiler.stop();
+      await Deno.writeTextFile(`${at}.cpuprofile`, JSON.stringify(p));
+      profile = { file: `${at}.cpuprofile`, ...summarize(p) };
+    }
+    if (opts.heapProfile) {
+      const p = await profiler.stopHeap();
+      await Deno.writeTextFile(`${at}.heapprofile`, JSON.stringify(p));
+      heapProfile = { file: `${at}.heapprofile`, ...summarizeHeap(p) };
+    }
+    profiler.close();
   }
 
   // Everything scraped by the window's end must reach the sink: wait for it (bounded).
@@ -626,7 +641,7 @@ async function measureSteady(
   }
   const r: RunResult = {
     ...base(ctx, agent, a, b),
-    profiled: opts.profile,
+    profiled: opts.profile || opts.heapProfile,
     rssMaxBytes: rssMax,
     rssBytesPerSeries: rssMax / (w.targets * (w.series + agent.syntheticSeries)),
     delivered,
@@ -635,6 +650,7 @@ async function measureSteady(
     dataDirBytes: b.dataDirBytes,
     verify: verified,
     profile,
+    heapProfile,
   };
   return r;
 }
@@ -713,7 +729,9 @@ export function medianOf(runs: RunResult[]): RunResult {
     const all = runs.map((r) => (r as any)[k]);
     if (typeof v === "number") out[k] = median(all);
     else if (typeof v === "boolean") out[k] = all.every(Boolean);
-    else if (v && typeof v === "object" && !Array.isArray(v) && k !== "profile") {
+    else if (
+      v && typeof v === "object" && !Array.isArray(v) && k !== "profile" && k !== "heapProfile"
+    ) {
       const o: Record<string, unknown> = {};
       for (const [kk, vv] of Object.entries(v)) {
         o[kk] = typeof vv === "number"
@@ -942,6 +960,21 @@ async function main(args: string[]): Promise<number> {
           }%, left out): ${p.file}`,
       );
       for (const f of p.functions.slice(0, 20)) {
+        print(`  ${fmt(f.percent, 1).padStart(5)}%  ${f.what}`);
+      }
+      print("  by file:");
+      for (const f of p.files.slice(0, 12)) {
+        print(`  ${fmt(f.percent, 1).padStart(5)}%  ${f.what}`);
+      }
+    }
+    if (r.heapProfile) {
+      const p = r.heapProfile;
+      print(
+        `\nferry allocations (${r.workload}), bytes allocated by function as shares of ${
+          fmt(p.totalBytes / 1048576, 0)
+        } MiB sampled over the window: ${p.file}`,
+      );
+      for (const f of p.functions.slice(0, 25)) {
         print(`  ${fmt(f.percent, 1).padStart(5)}%  ${f.what}`);
       }
       print("  by file:");

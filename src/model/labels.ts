@@ -91,6 +91,24 @@ export class Labels {
     for (let i = 0; i < kv.length; i += 2) fn(kv[i], kv[i + 1]);
   }
 
+  /**
+   * Replaces each name and value by `intern(it)`, which must return an equal
+   * string (a shared copy): the label set does not change, only which string
+   * objects hold it. Returns `this`.
+   */
+  internStrings(intern: (s: string) => string): this {
+    const kv = this.#kv as string[];
+    if (kv.length === 0) return this;
+    for (let i = 0; i < kv.length; i++) {
+      const v = intern(kv[i]);
+      if (v !== kv[i]) {
+        if (v.length !== kv[i].length) throw new Error("internStrings: intern changed a string");
+        kv[i] = v;
+      }
+    }
+    return this;
+  }
+
   /** The flat sorted `[name, value, …]` array. Do not mutate. */
   flat(): readonly string[] {
     return this.#kv;

@@ -114,8 +114,10 @@ function writeLabel(w: PbWriter, t: number, name: string, value: string): void {
   w.ldelim(start);
 }
 
-/** Scratch writer for label blocks going into a cache. */
-const labelWriter = new PbWriter(4096);
+/** Writes the `TimeSeries.labels` of a series (what `LabelBlocks` keeps). */
+function writeSeriesLabels(w: PbWriter, labels: Labels): void {
+  writeLabels(w, T.LABELS, labels);
+}
 const histItem: HistogramItem = {
   h: null as never,
   t: 0,
@@ -135,18 +137,8 @@ export function encodeWriteRequest(batch: WriteBatch, opts: EncodeOptions = {}):
   for (let s = 0; s < series.length; s++) {
     const tsStart = w.open(T.TIMESERIES);
     const labels = series[s];
-    if (labelCache) {
-      let block = labelCache.get(labels);
-      if (block === undefined) {
-        labelWriter.reset();
-        writeLabels(labelWriter, T.LABELS, labels);
-        block = labelWriter.finish(true);
-        labelCache.set(labels, block);
-      }
-      w.raw(block);
-    } else {
-      writeLabels(w, T.LABELS, labels);
-    }
+    if (labelCache) labelCache.write(w, labels, writeSeriesLabels);
+    else writeLabels(w, T.LABELS, labels);
     const end = starts[s + 1];
     for (let k = starts[s]; k < end; k++) {
       const i = order[k];

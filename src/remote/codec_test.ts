@@ -1,3 +1,4 @@
+import { LabelBlocks } from "./label_blocks.ts";
 import fc from "fast-check";
 import protobuf from "protobufjs";
 import type { Exemplar } from "../model/exemplar.ts";
@@ -124,7 +125,7 @@ function expectRoundTripV1(series: InSeries[]): Uint8Array {
   const batch = batchOf(series);
   const bytes = encodeWriteRequest(batch);
   // The label-block cache and a reused writer give the same bytes, first and second time.
-  const cache = new WeakMap<Labels, Uint8Array>();
+  const cache = new LabelBlocks(() => batch.series);
   const writer = new protobuf.Writer();
   assertEquals(hex(encodeWriteRequest(batch, { labelCache: cache, writer })), hex(bytes));
   assertEquals(hex(encodeWriteRequest(batch, { labelCache: cache, writer })), hex(bytes));
@@ -665,7 +666,9 @@ Deno.test("codec: labels go out in byte order of their names, also where UTF-16 
   const v1 = decodeWriteRequest(encodeWriteRequest(b));
   assertEquals(v1.series[0].labels, want);
   assertEquals(v1.series[0].exemplarList[0].labels, want);
-  const cached = decodeWriteRequest(encodeWriteRequest(b, { labelCache: new WeakMap() }));
+  const cached = decodeWriteRequest(
+    encodeWriteRequest(b, { labelCache: new LabelBlocks(() => b.series) }),
+  );
   assertEquals(cached.series[0].labels, want);
   const v2 = decodeWriteRequestV2(encodeWriteRequestV2(b));
   assertEquals(v2.series[0].labels, want);

@@ -6,9 +6,9 @@
  * @module
  */
 
+import type { LabelBlocks } from "./label_blocks.ts";
 import type protobuf from "protobufjs";
 import type { Histogram } from "../model/histogram.ts";
-import type { Labels } from "../model/labels.ts";
 import type { MetricKind, MetricMetadata } from "../model/metadata.ts";
 
 /** A malformed request body (bad snappy stream, bad protobuf, over the size limit). */
@@ -27,10 +27,10 @@ export interface EncodeOptions {
   writer?: protobuf.Writer;
   /**
    * RW 1.0 only: encoded label blocks by `Labels` object. Series keep their
-   * `Labels` object, so steady series are encoded once; entries go away with
-   * the `Labels`. Costs about the encoded label size per live series.
+   * `Labels` object, so steady series are encoded once. Costs about the
+   * encoded label size per live series.
    */
-  labelCache?: WeakMap<Labels, Uint8Array>;
+  labelCache?: LabelBlocks;
   /** RW 2.0 only: metadata of a series key (ref); omitted or undefined → UNSPECIFIED metadata. */
   metadata?: (key: number) => MetricMetadata | undefined;
 }

@@ -32,6 +32,7 @@
  * @module
  */
 
+import { LabelBlocks } from "./label_blocks.ts";
 import type { RemoteWriteMessage, ResolvedRemoteWrite } from "../config/types.ts";
 import type { Registry } from "../metrics/registry.ts";
 import { CUSTOM_BUCKETS_SCHEMA } from "../model/histogram.ts";
@@ -206,8 +207,8 @@ export class RemoteEndpoint {
   readonly #client: RemoteWriteClient;
   readonly #metrics: RemoteMetrics;
   readonly #writer = new protobuf.Writer();
-  /** Encoded label blocks of the transformed label sets (kept alive by `#cache`). */
-  readonly #labelBlocks = new WeakMap<Labels, Uint8Array>();
+  /** Encoded label blocks of the transformed label sets (those of `#cache` survive compaction). */
+  readonly #labelBlocks = new LabelBlocks(() => this.#cache.values());
   readonly #queue: SampleQueue;
   readonly #tuner: ShardTuner;
   readonly #shardIntervalMs: number;

@@ -40,6 +40,7 @@ import type { Appendable, Appender, SeriesRef } from "../storage/types.ts";
 import type { Clock } from "../util/clock.ts";
 import { createParser, type Parser, TooManyLabelsError } from "./textparse/mod.ts";
 import type { DroppedSampleReason, ScrapeMetrics } from "./metrics.ts";
+import { internLabelString } from "../model/intern.ts";
 import { acceptHeader, BodySizeLimitError, protocolFor, readBody } from "./http.ts";
 import { log } from "../util/log.ts";
 import { urlHost } from "../util/url.ts";
@@ -728,7 +729,11 @@ export class ScrapeLoop {
   #newSeriesLabels(p: Parser, owned = true): Labels | null {
     try {
       const labels = this.#sampleLabels(p.labels(owned));
-      if (labels !== null) this.#checkLabels(labels);
+      if (labels !== null) {
+        this.#checkLabels(labels);
+        // Series share their names and values (see model/intern.ts).
+        if (owned) labels.internStrings(internLabelString);
+      }
       return labels;
     } catch (e) {
       if (e instanceof TooManyLabelsError) throw this.#tooManyLabels(e);

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { internLabelString } from "../model/intern.ts";
 import { join } from "node:path";
 import type { Exemplar } from "../model/exemplar.ts";
 import type { Histogram } from "../model/histogram.ts";
@@ -865,7 +866,7 @@ export class AgentDb implements Appendable, WalSource {
             decodeSeries(rec, (ref, labels) => {
               seriesSeen++;
               onSeries(ref, labels);
-            }, intern);
+            }, internLabelString);
             if (seriesSeen > before) seriesBytes += rec.length;
             if (where.segment >= 0) statsOf(where.segment).add(where.offset, 0, 0, 0);
           } else if (isSamplesType(type)) {

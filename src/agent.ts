@@ -6,6 +6,7 @@
  * @module
  */
 
+import { registerProcessMetrics } from "./metrics/process.ts";
 import type { ResolvedConfig, ResolvedRemoteWrite } from "./config/types.ts";
 import { renderConfigYaml } from "./config/render.ts";
 import { DEFAULT_PUSH } from "./config/resolve.ts";
@@ -140,6 +141,7 @@ export class Agent {
   /** Opens storage, starts remote endpoints, scraping and the web server. */
   static async start(config: ResolvedConfig, opts: AgentOptions): Promise<Agent> {
     const registry = new Registry();
+    registerProcessMetrics(registry);
     // One process per storage path: a second one would write into this WAL.
     const lock = await lockDirectory(opts.storagePath);
     let db: AgentDb;

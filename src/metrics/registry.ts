@@ -28,16 +28,16 @@ interface Child {
 /** A monotonically increasing value. */
 export class Counter implements Child {
   #v = 0;
-  constructor(readonly labelText: string) {}
+  constructor(readonly labelText: string, private readonly fn?: () => number) {}
   /** Adds `n` (must be ≥ 0). */
   inc(n = 1): void {
     this.#v += n;
   }
   get value(): number {
-    return this.#v;
+    return this.fn ? this.fn() : this.#v;
   }
   render(name: string, lt: string): string {
-    return `${name}${lt} ${formatValue(this.#v)}\n`;
+    return `${name}${lt} ${formatValue(this.value)}\n`;
   }
 }
 
@@ -131,9 +131,12 @@ export interface MetricOptions {
 export class Registry {
   readonly #families = new Map<string, Family>();
 
-  /** Returns the counter child for these labels, creating it on first use. */
-  counter(opts: MetricOptions): Counter {
-    return this.#child(opts, "counter", (lt) => new Counter(lt)) as Counter;
+  /**
+   * Returns the counter child for these labels, creating it on first use; with `fn`, the value is
+   * read from it at exposition time (a total kept elsewhere).
+   */
+  counter(opts: MetricOptions & { fn?: () => number }): Counter {
+    return this.#child(opts, "counter", (lt) => new Counter(lt, opts.fn)) as Counter;
   }
 
   /** Returns the gauge child; with `fn`, the value is read from it at exposition time. */

@@ -25,7 +25,12 @@ export {
   type MetadataEntry,
 } from "./codec_rw1.ts";
 export { decodeWriteRequestV2, encodeWriteRequestV2 } from "./codec_rw2.ts";
-export { DEFAULT_MAX_DECODED_BYTES, snappyDecode, snappyEncode } from "./codec_snappy.ts";
+export {
+  DEFAULT_MAX_DECODED_BYTES,
+  maxCompressedLength,
+  snappyDecode,
+  snappyEncode,
+} from "./codec_snappy.ts";
 export {
   CodecError,
   type DecodedExemplar,

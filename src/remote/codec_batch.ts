@@ -119,7 +119,7 @@ export class WriteBatch {
   /** Highest float or histogram sample timestamp in the batch, or -Infinity when none. */
   maxTs = -Infinity;
 
-  readonly #slotOf = new Map<number, number>();
+  readonly #slotOf: SlotTable;
   #bytes = 0;
   readonly #order: Uint32Array;
   #hOrder = new Uint32Array(0);
@@ -139,6 +139,7 @@ export class WriteBatch {
     this.stale = new Uint8Array(capacity);
     this.slots = new Uint32Array(capacity);
     this.#order = new Uint32Array(capacity);
+    this.#slotOf = new SlotTable(capacity);
   }
 
   /** All items: float samples + histograms + exemplars (what `capacity` bounds). */
@@ -177,12 +178,11 @@ export class WriteBatch {
   }
 
   #slotOfKey(key: number, labels: Labels): number {
-    let slot = this.#slotOf.get(key);
-    if (slot === undefined) {
-      slot = this.series.length;
+    const next = this.series.length;
+    const slot = this.#slotOf.slotOf(key, next);
+    if (slot === next) {
       this.series.push(labels);
       this.keys.push(key);
-      this.#slotOf.set(key, slot);
       this.#bytes += EST.SERIES + labelBytes(labels);
     }
     return slot;
@@ -388,4 +388,54 @@ function countingSort(
   for (let i = 0; i < len; i++) order[starts[slots[i]]++] = i;
   for (let s = n; s > 0; s--) starts[s] = starts[s - 1];
   starts[0] = 0;
+}
+
+/**
+ * Series key → slot for one batch: open addressing over typed arrays sized
+ * for the batch's capacity (at most half full), emptied in O(1) by a
+ * generation stamp, so filling a batch allocates nothing.
+ */
+class SlotTable {
+  readonly #keys: Float64Array;
+  readonly #slots: Uint32Array;
+  readonly #stamps: Uint32Array;
+  readonly #shift: number;
+  readonly #mask: number;
+  #gen = 1;
+
+  constructor(capacity: number) {
+    let bits = 4;
+    while (1 << bits < 2 * capacity) bits++;
+    this.#keys = new Float64Array(1 << bits);
+    this.#slots = new Uint32Array(1 << bits);
+    this.#stamps = new Uint32Array(1 << bits);
+    this.#shift = 32 - bits;
+    this.#mask = (1 << bits) - 1;
+  }
+
+  /** The slot of `key`; when it has none, `next` becomes its slot (and is returned). */
+  slotOf(key: number, next: number): number {
+    // Keys are series refs: integers below 2^53. Mix both halves, then Fibonacci hashing.
+    const mixed = (key >>> 0) ^ ((key / 4294967296) >>> 0);
+    let i = Math.imul(mixed, 0x9e3779b1) >>> this.#shift;
+    const gen = this.#gen, keys = this.#keys, stamps = this.#stamps;
+    for (;;) {
+      if (stamps[i] !== gen) {
+        stamps[i] = gen;
+        keys[i] = key;
+        this.#slots[i] = next;
+        return next;
+      }
+      if (keys[i] === key) return this.#slots[i];
+      i = (i + 1) & this.#mask;
+    }
+  }
+
+  /** Forgets every key. */
+  clear(): void {
+    if (++this.#gen === 0xffffffff) {
+      this.#stamps.fill(0);
+      this.#gen = 1;
+    }
+  }
 }

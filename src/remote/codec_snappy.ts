@@ -8,15 +8,21 @@
  */
 
 import snappy from "snappyjs";
-import { snappyCompress } from "./codec_snappy_compress.ts";
+import { maxCompressedLength, snappyCompress } from "./codec_snappy_compress.ts";
+
+export { maxCompressedLength };
 import { CodecError } from "./codec_types.ts";
 
 /** Default cap on a decompressed request: 32 MiB. */
 export const DEFAULT_MAX_DECODED_BYTES = 32 << 20;
 
-/** Compresses with the snappy block format (never the framed format). */
-export function snappyEncode(data: Uint8Array): Uint8Array {
-  return snappyCompress(data);
+/**
+ * Compresses with the snappy block format (never the framed format); into
+ * `into` (the result a view of it) when it is large enough (see
+ * `maxCompressedLength`).
+ */
+export function snappyEncode(data: Uint8Array, into?: Uint8Array): Uint8Array {
+  return snappyCompress(data, into);
 }
 
 /**

@@ -28,10 +28,15 @@ export function maxCompressedLength(n: number): number {
   return 32 + n + Math.floor(n / 6);
 }
 
-/** Compresses `src` into a new snappy block. */
-export function snappyCompress(src: Uint8Array): Uint8Array {
+/**
+ * Compresses `src` into a snappy block: into `into` when it holds
+ * `maxCompressedLength(src.length)` bytes (the result is then a view of it),
+ * otherwise into a new buffer.
+ */
+export function snappyCompress(src: Uint8Array, into?: Uint8Array): Uint8Array {
   const n = src.length;
-  const out = new Uint8Array(maxCompressedLength(n));
+  const need = maxCompressedLength(n);
+  const out = into !== undefined && into.length >= need ? into : new Uint8Array(need);
   let op = 0;
   for (let v = n;; v = Math.floor(v / 128)) {
     if (v < 128) {

@@ -59,6 +59,7 @@ import {
   encodeMetadataRequest,
   encodeWriteRequest,
   encodeWriteRequestV2,
+  maxCompressedLength,
   type MetadataEntry,
   snappyEncode,
   type WriteBatch,
@@ -169,6 +170,17 @@ export const DRAIN_QUIET_MS = 100;
 
 /** Default interval of the shard calculation. */
 export const SHARD_UPDATE_INTERVAL_MS = 10_000;
+
+/**
+ * A sender's buffer for compressed request bodies, reused from batch to batch
+ * (a new one per request would be garbage of about the request's size).
+ */
+interface BodyScratch {
+  buf: Uint8Array | null;
+}
+
+/** A scratch buffer larger than this is given up once requests are 4 times smaller again. */
+const SCRATCH_KEEP_BYTES = 4 << 20;
 
 /**
  * A 413 answer to a body smaller than this is not about its size (no real
@@ -702,11 +714,12 @@ export class RemoteEndpoint {
   async #sendLoop(shard: Shard): Promise<void> {
     const signal = this.#sendCtl.signal;
     const clock = this.#clock;
+    const scratch: BodyScratch = { buf: null };
     for (;;) {
       const batch = await this.#queue.next(shard, signal);
       if (!batch) return;
       const started = clock.now();
-      const outcome = await this.#send(batch.data, signal);
+      const outcome = await this.#send(batch.data, signal, scratch);
       if (outcome === "aborted") return; // left unacknowledged: re-sent after a restart
       this.#settled(batch, started);
     }
@@ -728,18 +741,29 @@ export class RemoteEndpoint {
     this.#ack();
   }
 
-  #encode(data: WriteBatch, protocol: RemoteWriteMessage): Uint8Array {
+  /** Encodes and compresses a batch, into the sender's scratch buffer (which it grows as needed). */
+  #encode(data: WriteBatch, protocol: RemoteWriteMessage, scratch: BodyScratch): Uint8Array {
     const raw = protocol === RW2
       ? encodeWriteRequestV2(data, { writer: this.#writer, metadata: this.#metadataOf })
       : encodeWriteRequest(data, { writer: this.#writer, labelCache: this.#labelBlocks });
-    return snappyEncode(raw);
+    const need = maxCompressedLength(raw.length);
+    const have = scratch.buf?.length ?? 0;
+    // Grown to fit (with room to spare), and shrunk again after an exceptionally large batch.
+    if (have < need || (have > 4 * need && have > SCRATCH_KEEP_BYTES)) {
+      scratch.buf = new Uint8Array(Math.ceil((need * 1.25) / 4096) * 4096);
+    }
+    return snappyEncode(raw, scratch.buf!);
   }
 
   /**
    * Sends one batch, retrying recoverable failures until delivered, rejected
    * or aborted; splits it on 413 and resends it as RW 1.0 on a 415 fallback.
    */
-  async #send(batch: WriteBatch, signal: AbortSignal): Promise<"done" | "aborted"> {
+  async #send(
+    batch: WriteBatch,
+    signal: AbortSignal,
+    scratch: BodyScratch,
+  ): Promise<"done" | "aborted"> {
     const q = this.#config.queue;
     const m = this.#metrics;
     let data = batch;
@@ -758,7 +782,7 @@ export class RemoteEndpoint {
       }
       const protocol = this.#protocol;
       if (body === null || bodyProtocol !== protocol) {
-        body = this.#encode(data, protocol);
+        body = this.#encode(data, protocol, scratch);
         bodyProtocol = protocol;
       }
       const n = countsOf(data);
@@ -766,6 +790,9 @@ export class RemoteEndpoint {
       m.bytesTotal.inc(body.length);
       const started = performance.now();
       const res = await this.#client.send(body, { attempt, signal, protocol });
+      // Without an answer (timeout, network error, abort) the HTTP stack may still hold the body
+      // for a moment: the next batch gets a new buffer rather than overwrite this one.
+      if (res.status === 0) scratch.buf = null;
       m.sentBatchDuration.observe((performance.now() - started) / 1000);
       if (res.kind === "ok") {
         this.#delivered(n, res, { bytes: body.length, protocol, attempt });
@@ -795,8 +822,8 @@ export class RemoteEndpoint {
         });
         this.#add("retried", n);
         const [a, b] = data.split();
-        if ((await this.#send(a, signal)) === "aborted") return "aborted";
-        return await this.#send(b, signal);
+        if ((await this.#send(a, signal, scratch)) === "aborted") return "aborted";
+        return await this.#send(b, signal, scratch);
       }
       if (res.kind === "permanent") {
         this.#add("failed", n);

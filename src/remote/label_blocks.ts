@@ -4,10 +4,11 @@
  *
  * A block per series as its own `Uint8Array` costs about 250 bytes of
  * bookkeeping besides its content (the typed array, its `ArrayBuffer`, the
- * backing store) and work for the garbage collector; in one slab it costs a
- * `WeakMap` entry. Blocks of label sets that died stay in the slab until it is
- * full: then the blocks of the live label sets (the endpoint's series cache)
- * are copied into a fresh slab, which is grown only if they fill half of it.
+ * backing store) and work for the garbage collector; here a series costs a
+ * view into the slab and a `WeakMap` entry, and writing a block allocates
+ * nothing. Blocks of label sets that died stay in the slab until it is full:
+ * then the blocks of the live label sets (the endpoint's series cache) are
+ * copied into a fresh slab one and a half times their size.
  *
  * @module
  */
@@ -15,15 +16,15 @@
 import type { Labels } from "../model/labels.ts";
 import type { PbWriter } from "./codec_pb.ts";
 
-/** The initial slab size. */
-const INITIAL = 1 << 16;
+/** The initial slab size, and the step it grows by. */
+const STEP = 1 << 16;
 
 /** Encoded label blocks by label set. */
 export class LabelBlocks {
-  #slab = new Uint8Array(INITIAL);
+  #slab = new Uint8Array(STEP);
   #used = 0;
-  /** Label set → offset of its block in the slab (a 4-byte length, then the block). */
-  #at = new WeakMap<Labels, number>();
+  /** Label set → its block (a view into the slab). */
+  #at = new WeakMap<Labels, Uint8Array>();
   readonly #live: () => Iterable<Labels | null>;
   #compactions = 0;
 
@@ -55,13 +56,9 @@ export class LabelBlocks {
    * by `encode` (which writes it into `w`) and kept.
    */
   write(w: PbWriter, labels: Labels, encode: (w: PbWriter, labels: Labels) => void): void {
-    const at = this.#at.get(labels);
-    if (at !== undefined) {
-      const slab = this.#slab;
-      const len = slab[at] | (slab[at + 1] << 8) | (slab[at + 2] << 16) | (slab[at + 3] << 24);
-      w.ensure(len);
-      w.buf.set(slab.subarray(at + 4, at + 4 + len), w.pos);
-      w.pos += len;
+    const block = this.#at.get(labels);
+    if (block !== undefined) {
+      w.raw(block);
       return;
     }
     const start = w.pos;
@@ -70,49 +67,38 @@ export class LabelBlocks {
   }
 
   #store(labels: Labels, src: Uint8Array, from: number, len: number): void {
-    if (len >= 1 << 30) return; // not worth keeping (and beyond the length field)
-    if (this.#used + 4 + len > this.#slab.length) this.#makeRoom(4 + len);
-    const slab = this.#slab;
+    if (this.#used + len > this.#slab.length) this.#makeRoom(len);
     const at = this.#used;
-    slab[at] = len & 0xff;
-    slab[at + 1] = (len >>> 8) & 0xff;
-    slab[at + 2] = (len >>> 16) & 0xff;
-    slab[at + 3] = len >>> 24;
-    slab.set(src.subarray(from, from + len), at + 4);
-    this.#used = at + 4 + len;
-    this.#at.set(labels, at);
+    const slab = this.#slab;
+    slab.set(src.subarray(from, from + len), at);
+    this.#used = at + len;
+    this.#at.set(labels, slab.subarray(at, at + len));
   }
 
-  /** Copies the live blocks into a new slab, at least twice their size and with room for `need`. */
+  /** Copies the live blocks into a new slab, 1.5 times their size and `need`. */
   #makeRoom(need: number): void {
-    const old = this.#slab, oldAt = this.#at;
+    const oldAt = this.#at;
     let live = 0;
     for (const l of this.#live()) {
-      if (l === null) continue;
-      const at = oldAt.get(l);
-      if (at !== undefined) live += 4 + blockLength(old, at);
+      if (l !== null) live += oldAt.get(l)?.length ?? 0;
     }
-    let size = INITIAL;
-    while (size < 2 * (live + need)) size *= 2;
+    // Half as much room again as the live blocks: resident memory stays within 1.5 times what is
+    // live, and the next compaction comes after half of it was added.
+    const size = Math.max(STEP, Math.ceil((1.5 * (live + need)) / STEP) * STEP);
     const slab = new Uint8Array(size);
-    const at = new WeakMap<Labels, number>();
+    const at = new WeakMap<Labels, Uint8Array>();
     let used = 0;
     for (const l of this.#live()) {
-      if (l === null) continue;
-      const from = oldAt.get(l);
-      if (from === undefined || at.has(l)) continue;
-      const n = 4 + blockLength(old, from);
-      slab.set(old.subarray(from, from + n), used);
-      at.set(l, used);
-      used += n;
+      if (l === null || at.has(l)) continue;
+      const block = oldAt.get(l);
+      if (block === undefined) continue;
+      slab.set(block, used);
+      at.set(l, slab.subarray(used, used + block.length));
+      used += block.length;
     }
     this.#slab = slab;
     this.#at = at;
     this.#used = used;
     this.#compactions++;
   }
-}
-
-function blockLength(slab: Uint8Array, at: number): number {
-  return slab[at] | (slab[at + 1] << 8) | (slab[at + 2] << 16) | (slab[at + 3] << 24);
 }

@@ -165,7 +165,7 @@ export class BodyDecoder {
       const chunks = this.#chunks;
       this.#chunks = [];
       if (chunks.length === 1) return decodeBody(chunks[0]);
-      const all = new Uint8Array(this.#kept);
+      const all = joinScratch(this.#kept);
       let at = 0;
       for (const c of chunks) {
         all.set(c, at);
@@ -184,6 +184,25 @@ export class BodyDecoder {
 
 /** Bodies up to this many bytes are decoded whole at the end. */
 const STREAM_AFTER = 16 * 1024 * 1024;
+
+/** Bodies up to this size are joined in one shared buffer (decoding copies them out at once). */
+const SCRATCH_MAX = 4 * 1024 * 1024;
+let scratch = new Uint8Array(0);
+
+/**
+ * A buffer of `n` bytes to join a body's chunks in before it is decoded: the
+ * shared scratch buffer (grown as needed) for bodies up to {@link SCRATCH_MAX},
+ * so a scrape leaves no garbage of its body's size; a new one past that.
+ */
+function joinScratch(n: number): Uint8Array {
+  if (n > SCRATCH_MAX) return new Uint8Array(n);
+  if (scratch.length < n) {
+    let size = Math.max(65536, scratch.length);
+    while (size < n) size *= 2;
+    scratch = new Uint8Array(size);
+  }
+  return scratch.subarray(0, n);
+}
 
 /**
  * Bytes decoded at a time once streaming: pieces this large go straight to

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { assertEquals } from "../../testing/assert.ts";
-import { decodeBody } from "./decode.ts";
+import { BodyDecoder, decodeBody } from "./decode.ts";
 
 /**
  * The obvious decoder: a piece per valid run and per invalid byte (fine for
@@ -67,4 +67,34 @@ Deno.test("decodeBody: a large body of invalid bytes becomes one lone surrogate 
   assertEquals(s.length, b.length - 1);
   assertEquals(s.slice(0, 4), "# é\udc80");
   assertEquals(s.at(-1), "\udc80");
+});
+
+Deno.test("BodyDecoder: bodies in chunks, one after another, each decode to their own text", () => {
+  // The chunks of a body are joined in a buffer shared by every decoder: a body must never see
+  // bytes of the one before (a longer one, whose tail would still be in that buffer).
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          text: fc.string({ unit: "grapheme", maxLength: 3000 }),
+          cuts: fc.array(fc.nat(), { maxLength: 6 }),
+        }),
+        { minLength: 1, maxLength: 6 },
+      ),
+      (bodies) => {
+        for (const { text, cuts } of bodies) {
+          const bytes = new TextEncoder().encode(text);
+          const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const d = new BodyDecoder();
+          let from = 0;
+          for (const c of [...at, bytes.length]) {
+            d.push(bytes.slice(from, c));
+            from = c;
+          }
+          assertEquals(d.end(), text);
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
 });

@@ -724,6 +724,10 @@ interface Sample {
   duplicates: number;
   harnessRssBytes: number;
   load1: number;
+  /** ferry's JavaScript heap in use and allocated, and its external (ArrayBuffer) memory. */
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  externalBytes: number;
   /** ms since this incarnation was ready (NaN while ferry is down). */
   sinceStart: number;
 }
@@ -753,6 +757,9 @@ const CSV_HEADER = [
   "duplicate_samples",
   "harness_rss_mib",
   "load1",
+  "heap_used_mib",
+  "heap_total_mib",
+  "external_mib",
 ].join(",");
 
 const RS = "prometheus_remote_storage_";
@@ -784,6 +791,9 @@ function sampleRow(s: Sample, t0: number): string {
     f(s.duplicates),
     f(s.harnessRssBytes / 1048576, 1),
     f(s.load1, 2),
+    f(s.heapUsedBytes / 1048576, 1),
+    f(s.heapTotalBytes / 1048576, 1),
+    f(s.externalBytes / 1048576, 1),
   ].join(",");
 }
 
@@ -1177,6 +1187,9 @@ async function soak(o: SoakOptions): Promise<number> {
       duplicates: receiver.store.duplicates,
       harnessRssBytes: Deno.memoryUsage().rss,
       load1: machineCpu().load1,
+      heapUsedBytes: g("deno_memory_heap_used_bytes"),
+      heapTotalBytes: g("deno_memory_heap_total_bytes"),
+      externalBytes: g("deno_memory_external_bytes"),
       sinceStart: inc ? at - inc.readyAt : NaN,
     };
     samples.push(s);

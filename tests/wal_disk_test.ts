@@ -167,7 +167,8 @@ Deno.test({
   async fn() {
     const bin = Victoria.binary();
     if (!bin) return skipLoudly("wal corruption test", "victoria-metrics is not installed");
-    const SERIES = 2000;
+    // Values are scrape numbers, 3–4 WAL bytes a sample: enough series for several 64 KB segments.
+    const SERIES = 8000;
     const dir = await Deno.makeTempDir({ prefix: "ferry-corrupt-" });
     const vm = new Victoria(bin, `${dir}/vm`);
     const target = new LoadTarget(SERIES);

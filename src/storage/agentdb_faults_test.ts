@@ -226,7 +226,11 @@ Deno.test("faults: the WAL directory removed underneath — noticed at the next 
       await Deno.remove(dir, { recursive: true });
       t += 2000; // the next fsync checks the head again
       await commitRange(db, 0, 10, 2000); // into the removed head (lost), or the new one
-      await until("the removal noticed", () => metric(reg, "ferry_wal_files_missing_total") > 0);
+      // The counter moves before the new segment is open: wait for both (a loaded machine shows it).
+      await until(
+        "the removal noticed",
+        () => metric(reg, "ferry_wal_files_missing_total") > 0 && db.position.segment > head,
+      );
       assert(db.position.segment > head, "continues in a new segment");
       assert(lines.some((l) => l.includes("WAL files were removed while ferry was running")));
       const listing = await listWalDir(join(dir, "wal"));

@@ -112,7 +112,7 @@ Deno.test("tail() yields start times, histograms and exemplars of each commit, i
 
       const types = await recordTypes(dir);
       assertEquals(count(types, RecordType.SamplesWithStart), 2);
-      assertEquals(count(types, RecordType.Samples), 0);
+      assertEquals(count(types, RecordType.SamplesCompact), 0);
       assertEquals(count(types, RecordType.Histograms), 2);
       assertEquals(count(types, RecordType.FloatHistograms), 1);
       assertEquals(count(types, RecordType.Exemplars), 1);
@@ -139,7 +139,10 @@ Deno.test("plain float commits still write the plain samples record", async () =
       app.appendWithStart(0, H, T0, 1, NaN); // not a time: unknown
       await app.commit();
       const types = await recordTypes(dir);
-      assertEquals([count(types, RecordType.Samples), count(types, RecordType.SamplesWithStart)], [
+      assertEquals([
+        count(types, RecordType.SamplesCompact),
+        count(types, RecordType.SamplesWithStart),
+      ], [
         1,
         0,
       ]);

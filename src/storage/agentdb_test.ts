@@ -30,7 +30,8 @@ const series = (i: number) => Labels.fromObject({ __name__: "m", i: String(i), j
 async function commitRange(db: AgentDb, lo: number, hi: number, t: number): Promise<number[]> {
   const app = db.appender();
   const refs: number[] = [];
-  for (let i = lo; i < hi; i++) refs.push(app.append(0, series(i), t, i + t / 1000));
+  // Full-precision values: 8 WAL bytes each, as the tests size segments by it.
+  for (let i = lo; i < hi; i++) refs.push(app.append(0, series(i), t, i + t / 1000 + Math.PI / 7));
   await app.commit();
   return refs;
 }
@@ -171,7 +172,7 @@ Deno.test("AgentDb writes a new series' record before its samples, in the same c
     const head = db.segments[db.segments.length - 1];
     await db.close();
     const { types } = await scan(segPath(dir, head));
-    const S = RecordType.Series, X = RecordType.Samples;
+    const S = RecordType.Series, X = RecordType.SamplesCompact;
     assertEquals(types, [S, X, X, S, X]);
   });
 });
@@ -382,12 +383,11 @@ Deno.test("AgentDb.tail() yields exactly what was committed, in order, across ro
         for (let i = 0; i < 37; i++) {
           const t = 1_700_000_000_000 + c * 1000;
           const stale = (i + c) % 11 === 0;
-          const ref = stale
-            ? app.appendStale(0, series(i), t)
-            : app.append(0, series(i), t, c * 100 + i);
+          const v = c * 100 + i + Math.PI / 7; // full precision: 8 WAL bytes, many rotations
+          const ref = stale ? app.appendStale(0, series(i), t) : app.append(0, series(i), t, v);
           want.refs.push(ref);
           want.ts.push(t);
-          want.values.push(stale ? NaN : c * 100 + i);
+          want.values.push(stale ? NaN : v);
           want.stale.push(stale ? 1 : 0);
         }
         await app.commit();

@@ -39,7 +39,10 @@ export async function commitRange(
 ): Promise<number[]> {
   const app = db.appender();
   const refs: number[] = [];
-  for (let i = lo; i < hi; i++) refs.push(app.append(0, series(i, name), t, i + t / 1000));
+  // Full-precision values: 8 WAL bytes each (tests size segments by it).
+  for (let i = lo; i < hi; i++) {
+    refs.push(app.append(0, series(i, name), t, i + t / 1000 + Math.PI / 7));
+  }
   await app.commit();
   return refs;
 }

@@ -23,12 +23,14 @@ export const RecordType = {
   FloatHistograms: 6,
   Exemplars: 7,
   Metadata: 8,
+  /** Float samples with compact values (written instead of type 3; ferry 0.1.0 skips it). */
+  SamplesCompact: 9,
 } as const;
 
 /** Whether a record type byte is a float samples record (any version, with start times or not). */
 export function isSamplesType(type: number): boolean {
-  return type === RecordType.Samples || type === RecordType.SamplesV1 ||
-    type === RecordType.SamplesWithStart;
+  return type === RecordType.SamplesCompact || type === RecordType.Samples ||
+    type === RecordType.SamplesV1 || type === RecordType.SamplesWithStart;
 }
 
 /** Whether a record type byte is a native histograms record (integer or float). */
@@ -42,7 +44,8 @@ export function isHistogramsType(type: number): boolean {
  * Exemplars, series and metadata records count zero.
  */
 export function countsSamples(type: number): boolean {
-  return type >= RecordType.SamplesV1 && type <= RecordType.FloatHistograms;
+  return (type >= RecordType.SamplesV1 && type <= RecordType.FloatHistograms) ||
+    type === RecordType.SamplesCompact;
 }
 
 /** Largest series ref (refs are stored in Uint32Array columns). */

@@ -173,7 +173,7 @@ Deno.test("RecordReader never throws anything but CorruptionError and never hang
       for (let rec = r.next(); rec !== null; rec = r.next()) {
         if (++steps > bytes.length + 10) throw new Error("reader does not make progress");
         if (rec[0] === RecordType.Series) decodeSeries(rec, () => {});
-        else if (rec[0] === RecordType.Samples) decodeSamples(rec, out);
+        else if (rec[0] === RecordType.SamplesCompact) decodeSamples(rec, out);
       }
     }
     r.finish();

@@ -38,6 +38,25 @@
  * is the first entry's ref and timestamp, so its deltas are 0). A staleness
  * marker's value is the StaleNaN bits.
  *
+ * Compact samples (type 9), written instead of type 3: the same header, then
+ * n times
+ *
+ * ```
+ * varint ref delta · byte head · [varint timestamp delta] · value
+ * head: bit 7 set when a timestamp delta follows (else the delta is 0: one
+ *       scrape's samples share their timestamp); bits 0–4 the value's kind:
+ *   0       float64, 8 bytes (NaN as NormalNaN)
+ *   1       staleness marker, no bytes
+ *   2       integer: varint m, the value is m
+ *   3…17    decimal: varint m, the value is m / 10^(kind − 2) (exactly)
+ * bits 5–6: 0
+ * ```
+ *
+ * Counters, bucket counts and byte gauges are integers, and most other
+ * values have a few decimals, so a sample takes 4–7 bytes instead of 10; a
+ * value is only written as integer or decimal when it reads back bit for bit
+ * (−0 and integers of 2^52 or more stay float64).
+ *
  * Samples with start times (type 4), written instead of type 3 only when
  * some sample of the commit has a start time:
  *
@@ -259,6 +278,39 @@ function anyStart(cols: SampleColumns): boolean {
   return false;
 }
 
+/** Value kinds of a compact samples record (type 9). */
+const KIND_FLOAT = 0, KIND_STALE = 1, KIND_INT = 2, KIND_DECIMAL = 2;
+/** Most decimals a compact value has. */
+const MAX_DECIMALS = 15;
+/** Exact powers of ten, 10^0 … 10^15. */
+const POW10: readonly number[] = Array.from({ length: MAX_DECIMALS + 1 }, (_, k) => 10 ** k);
+/** Bound on a compact mantissa's magnitude (its zigzag form stays a safe integer). */
+const MAX_MANTISSA = 2 ** 52;
+/** The mantissa `compactKind` found for a decimal (a module variable: no object per call). */
+let compactMantissa = 0;
+
+/**
+ * The compact kind of a (non-stale) value: integer, decimal (then the
+ * mantissa is in `compactMantissa`) when that reads back bit for bit, else
+ * float64.
+ */
+function compactKind(v: number): number {
+  if (Number.isInteger(v)) {
+    return Math.abs(v) < MAX_MANTISSA && (v !== 0 || 1 / v > 0) ? KIND_INT : KIND_FLOAT;
+  }
+  if (!Number.isFinite(v)) return KIND_FLOAT;
+  for (let k = 1; k <= MAX_DECIMALS; k++) {
+    const s = POW10[k];
+    const m = Math.round(v * s);
+    if (!(Math.abs(m) < MAX_MANTISSA)) return KIND_FLOAT;
+    if (m / s === v) {
+      compactMantissa = m;
+      return KIND_DECIMAL + k;
+    }
+  }
+  return KIND_FLOAT;
+}
+
 /**
  * Encodes records back to back into one reused buffer. After a batch,
  * `buffer()` holds all records and `ends()` the end offset of each.
@@ -358,6 +410,81 @@ export class RecordEncoder {
       this.#samplesWithStart(cols);
       return;
     }
+    this.#samplesCompact(cols);
+  }
+
+  /** A type 9 record (see the module doc). */
+  #samplesCompact(cols: SampleColumns): void {
+    const n = cols.length;
+    const w = this.#w;
+    const { refs, ts, values, stale } = cols;
+    // Worst case per sample: two 9-byte varints, the head and 8 value bytes.
+    w.ensure(1 + 9 + 18 + n * 27);
+    w.byte(RecordType.SamplesCompact);
+    w.uvarint(n);
+    let prevRef = refs[0];
+    let prevT = ts[0];
+    w.uvarint(prevRef);
+    w.varint(prevT);
+    const buf = w.buf;
+    const view = w.view;
+    let p = w.len;
+    for (let i = 0; i < n; i++) {
+      const ref = refs[i];
+      let d = ref - prevRef;
+      let u = d >= 0 ? d * 2 : -d * 2 - 1;
+      if (u < 0x80) buf[p++] = u;
+      else {
+        w.len = p;
+        w.uvarint(u);
+        p = w.len;
+      }
+      const head = p++;
+      const t = ts[i];
+      let flag = 0;
+      if (t !== prevT) {
+        flag = 0x80;
+        d = t - prevT;
+        w.len = p;
+        w.uvarint(d >= 0 ? d * 2 : -d * 2 - 1);
+        p = w.len;
+      }
+      prevRef = ref;
+      prevT = t;
+      if (stale[i] === 1) {
+        buf[head] = flag | KIND_STALE;
+        continue;
+      }
+      const v = values[i];
+      const kind = compactKind(v);
+      buf[head] = flag | kind;
+      if (kind === KIND_FLOAT) {
+        if (v !== v) {
+          view.setUint32(p, NORMAL_NAN_LO, true);
+          view.setUint32(p + 4, NORMAL_NAN_HI, true);
+        } else {
+          view.setFloat64(p, v, true);
+        }
+        p += 8;
+        continue;
+      }
+      const m = kind === KIND_INT ? v : compactMantissa;
+      u = m >= 0 ? m * 2 : -m * 2 - 1;
+      if (u < 0x80) buf[p++] = u;
+      else {
+        w.len = p;
+        w.uvarint(u);
+        p = w.len;
+      }
+    }
+    w.len = p;
+    this.#ends.push(p);
+  }
+
+  /** A type 3 record (no longer written; kept for tests of the readers). */
+  samplesV3(cols: SampleColumns): void {
+    const n = cols.length;
+    if (n === 0) return;
     const w = this.#w;
     const { refs, ts, values, stale } = cols;
     // Worst case per sample: two 9-byte varints and 8 value bytes.
@@ -529,6 +656,10 @@ export function decodeSamples(rec: Uint8Array, out: SampleBuffer): void {
     decodeWithStart(r, { n, ref, t, out });
     return;
   }
+  if (rec[0] === RecordType.SamplesCompact) {
+    decodeCompact(r, { n, ref, t, out });
+    return;
+  }
   // Each sample takes at least 10 bytes.
   out.reserve(n >= 0 ? n : Math.ceil(r.remaining / 10));
   const view = r.view;
@@ -559,6 +690,62 @@ export function decodeSamples(rec: Uint8Array, out: SampleBuffer): void {
     if (n >= 0 && out.length - start !== n) {
       r.fail(`record holds ${out.length - start} samples, its header says ${n}`);
     }
+  } catch (e) {
+    out.truncate(start);
+    throw e;
+  }
+}
+
+/** The body of a type 9 record (after the base), appended to `out`. */
+function decodeCompact(
+  r: ByteReader,
+  s: { n: number; ref: number; t: number; out: SampleBuffer },
+): void {
+  const { n, out } = s;
+  let { ref, t } = s;
+  const start = out.length;
+  out.reserve(n);
+  const rec = r.buf;
+  const view = r.view;
+  try {
+    for (let i = 0; i < n; i++) {
+      let c = r.pos < r.end ? rec[r.pos] : 0x80;
+      let d: number;
+      if (c < 0x80) {
+        r.pos++;
+        d = c & 1 ? -(c + 1) / 2 : c / 2;
+      } else d = r.varint();
+      ref += d;
+      if (ref < 1 || ref > MAX_REF) r.fail(`sample ref ${ref} out of range`);
+      const head = r.byte();
+      if (head & 0x80) {
+        t += r.varint();
+        if (t > MAX_TIMESTAMP || t < -MAX_TIMESTAMP) r.fail(`timestamp ${t} out of range`);
+      }
+      const kind = head & 0x7f;
+      if (kind === KIND_STALE) {
+        out.push(ref, t, NaN, 1);
+        continue;
+      }
+      if (kind === KIND_FLOAT) {
+        if (r.remaining < 8) r.fail("truncated sample value");
+        const p = r.pos;
+        // No writer puts StaleNaN bits here (markers have their kind); if some did, they mean one.
+        if (isStaleNaNAt(view, p)) out.push(ref, t, NaN, 1);
+        else out.push(ref, t, view.getFloat64(p, true), 0);
+        r.pos = p + 8;
+        continue;
+      }
+      if (kind > KIND_DECIMAL + MAX_DECIMALS) r.fail(`unknown sample value kind ${head}`);
+      c = r.pos < r.end ? rec[r.pos] : 0x80;
+      let m: number;
+      if (c < 0x80) {
+        r.pos++;
+        m = c & 1 ? -(c + 1) / 2 : c / 2;
+      } else m = r.varint();
+      out.push(ref, t, kind === KIND_INT ? m : m / POW10[kind - KIND_DECIMAL], 0);
+    }
+    if (r.remaining !== 0) r.fail(`${r.remaining} bytes after the last sample`);
   } catch (e) {
     out.truncate(start);
     throw e;
@@ -599,6 +786,8 @@ function decodeWithStart(
 
 /** Smallest sample of a type 3 record (1 + 1 + 8 bytes) and of a type 4 record (one more). */
 const MIN_SAMPLE = 10;
+/** Smallest sample of a type 9 record: a ref delta and a head (a staleness marker). */
+const MIN_COMPACT_SAMPLE = 2;
 
 /**
  * Reads a samples record's type byte and, for the current versions, its
@@ -606,10 +795,17 @@ const MIN_SAMPLE = 10;
  */
 function samplesHeader(r: ByteReader): number {
   const type = r.byte();
-  if (type === RecordType.Samples || type === RecordType.SamplesWithStart) {
+  if (
+    type === RecordType.SamplesCompact || type === RecordType.Samples ||
+    type === RecordType.SamplesWithStart
+  ) {
     const n = r.uvarint();
     if (n === 0) r.fail("samples record with a count of 0");
-    const min = type === RecordType.Samples ? MIN_SAMPLE : MIN_SAMPLE + 1;
+    const min = type === RecordType.SamplesCompact
+      ? MIN_COMPACT_SAMPLE
+      : type === RecordType.Samples
+      ? MIN_SAMPLE
+      : MIN_SAMPLE + 1;
     if (n > r.remaining / min) r.fail(`sample count ${n} past end of record`);
     return n;
   }
@@ -669,6 +865,14 @@ export function claimedSampleCount(prefix: Uint8Array): number {
 export function maxSampleRef(rec: Uint8Array): number {
   const r = new ByteReader(rec);
   const n = samplesHeader(r);
+  if (rec[0] === RecordType.SamplesCompact) {
+    // Rare (a series record lost to damage): decoding the record costs no more than scanning it.
+    const out = new SampleBuffer(n);
+    decodeSamples(rec, out);
+    let max = 0;
+    for (let i = 0; i < out.length; i++) if (out.refs[i] > max) max = out.refs[i];
+    return max;
+  }
   const withStart = rec[0] === RecordType.SamplesWithStart;
   let ref = r.uvarint();
   r.varint();

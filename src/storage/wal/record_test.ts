@@ -65,7 +65,7 @@ Deno.test("RecordEncoder.samples() round-trips values, deltas and stale markers 
   cols.push(2, MAX_TIMESTAMP, 5, 0);
   enc.samples(cols);
   const [rec] = records(enc);
-  assertEquals(rec[0], RecordType.Samples);
+  assertEquals(rec[0], RecordType.SamplesCompact);
   const out = new SampleBuffer(1);
   decodeSamples(rec, out);
   assertEquals(out.length, cols.length);
@@ -94,8 +94,13 @@ Deno.test("RecordEncoder.samples() writes the StaleNaN bits and a NaN value neve
   cols.push(1, 2000, 0, 1);
   enc.samples(cols);
   const [rec] = records(enc);
-  // Last 8 bytes: StaleNaN, little-endian.
-  assertEquals([...rec.subarray(rec.length - 8)], [0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
+  // Type 9, count 2, base ref 1, base time 1000; then the NaN as a float64 holding NormalNaN
+  // (ref delta 0, head: float kind), and the marker (ref delta 0, head: time delta, stale kind).
+  assertEquals(rec[0], RecordType.SamplesCompact);
+  const body = [...rec.subarray(rec.length - 14)];
+  assertEquals(body.slice(0, 2), [0, 0]);
+  assertEquals(body.slice(2, 10), [0x01, 0, 0, 0, 0, 0, 0xf8, 0x7f]);
+  assertEquals(body.slice(10, 12), [0, 0x80 | 1]);
   const out = new SampleBuffer();
   decodeSamples(rec, out);
   assertEquals([...out.stale.subarray(0, 2)], [0, 1]);
@@ -116,8 +121,9 @@ Deno.test("RecordEncoder reuses one buffer across records and resets", () => {
   assertEquals(enc.count, 0);
   enc.samples(cols);
   assertEquals(enc.buffer().buffer, buf1);
-  // Type, count (2 bytes for 1000), base ref and time, then 1 + 1 + 8 bytes a sample.
-  assertEquals(enc.buffer().length, 1 + 2 + 1 + 1 + 1000 * 10);
+  // Type, count (2 bytes for 1000), base ref and time, then a ref delta and a head per sample,
+  // and the integer values 0…999 as zigzag varints (1 byte up to 63, then 2).
+  assertEquals(enc.buffer().length, 1 + 2 + 1 + 1 + 1000 * 2 + 64 + 936 * 2);
 });
 
 Deno.test("decodeSeries()/decodeSamples() reject malformed records with CorruptionError", async (t) => {
@@ -168,7 +174,7 @@ Deno.test("samples records carry their count; sampleCount() and claimedSampleCou
   for (let i = 0; i < 300; i++) cols.push(1 + (i % 7), 1000 + i, i, i % 50 === 0 ? 1 : 0);
   enc.samples(cols);
   const [rec] = records(enc);
-  assertEquals(rec[0], RecordType.Samples);
+  assertEquals(rec[0], RecordType.SamplesCompact);
   assertEquals(sampleCount(rec), 300);
   assertEquals(claimedSampleCount(rec), 300);
   // Only the first bytes are needed: a torn record still tells its size.
@@ -225,7 +231,7 @@ Deno.test("samples with start times (type 4) round-trip exactly, values and stal
       enc.samples(cols);
       const [rec] = records(enc);
       const anySt = xs.some((x) => x.st !== 0);
-      assertEquals(rec[0], anySt ? RecordType.SamplesWithStart : RecordType.Samples);
+      assertEquals(rec[0], anySt ? RecordType.SamplesWithStart : RecordType.SamplesCompact);
       const out = new SampleBuffer(1);
       out.push(9, 9, 9, 0); // decoding appends
       decodeSamples(rec, out);
@@ -252,7 +258,7 @@ Deno.test("samples with start times (type 4) round-trip exactly, values and stal
   );
 });
 
-Deno.test("start times cost a plain samples record nothing and compress to a byte or two", () => {
+Deno.test("start times cost a type 3 record nothing and compress to a byte or two", () => {
   const t0 = 1_700_000_000_000;
   const plain = new SampleBuffer();
   const withSt = new SampleBuffer();
@@ -261,7 +267,7 @@ Deno.test("start times cost a plain samples record nothing and compress to a byt
     withSt.pushWithStart(i + 1, t0, i, 0, t0 - 3_600_000 + (i % 3));
   }
   const enc = new RecordEncoder();
-  enc.samples(plain);
+  enc.samplesV3(plain); // type 4 is type 3 with start times
   const plainBytes = enc.buffer().length;
   enc.reset();
   enc.samples(withSt);
@@ -401,5 +407,112 @@ Deno.test("metadata and type 4 decoders give CorruptionError on broken bytes, ne
   throws(
     () => decodeMetadata(new Uint8Array([RecordType.Metadata, 9, 0, 0, 1, 1]), () => {}),
     CorruptionError,
+  );
+});
+
+/** Values of every compact kind and the edges between them. */
+const compactValue = fc.oneof(
+  fc.integer({ min: -1_000_000, max: 1_000_000 }),
+  fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }),
+  fc.constantFrom(2 ** 52 - 1, 2 ** 52, -(2 ** 52), 2 ** 53, 1e21, -0, 0, 0.1, 0.3, 1e-15, 1e-16),
+  fc.tuple(fc.integer({ min: -1e9, max: 1e9 }), fc.integer({ min: 1, max: 17 })).map(
+    ([m, k]) => m / 10 ** k,
+  ),
+  fc.double(),
+  fc.constantFrom(NaN, Infinity, -Infinity, Number.MIN_VALUE, Number.MAX_VALUE),
+);
+
+Deno.test("compact samples (type 9) round-trip every value bit for bit and are smaller (property)", () => {
+  const sample = fc.record({
+    ref: fc.oneof(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: MAX_REF })),
+    t: fc.oneof(
+      fc.constant(1_700_000_000_000),
+      fc.integer({ min: 1_700_000_000_000, max: 1_700_000_100_000 }),
+      fc.constantFrom(-MAX_TIMESTAMP, MAX_TIMESTAMP),
+    ),
+    v: compactValue,
+    stale: fc.constantFrom(0, 0, 0, 1),
+  });
+  fc.assert(
+    fc.property(fc.array(sample, { minLength: 1, maxLength: 60 }), (xs) => {
+      const cols = new SampleBuffer(2);
+      for (const x of xs) cols.push(x.ref, x.t, x.v, x.stale);
+      const enc = new RecordEncoder();
+      enc.samples(cols);
+      const [rec] = records(enc);
+      assertEquals(rec[0], RecordType.SamplesCompact);
+      enc.reset();
+      enc.samplesV3(cols);
+      const [v3] = records(enc);
+      ok(rec.length <= v3.length + xs.length, "at most one head byte more per sample than type 3");
+      const out = new SampleBuffer(1);
+      decodeSamples(rec, out);
+      assertEquals(out.length, xs.length);
+      for (let i = 0; i < xs.length; i++) {
+        const x = xs[i];
+        assertEquals([out.refs[i], out.ts[i], out.stale[i]], [x.ref, x.t, x.stale], `sample ${i}`);
+        if (x.stale === 0) {
+          assertEquals(
+            bitsOf(out.values[i]),
+            Number.isNaN(x.v) ? "7ff8000000000001" : bitsOf(x.v),
+            `value ${x.v}`,
+          );
+        }
+      }
+      assertEquals(sampleCount(rec), xs.length);
+      assertEquals(claimedSampleCount(rec), xs.length);
+      assertEquals(maxSampleRef(rec), Math.max(...xs.map((x) => x.ref)));
+    }),
+    { numRuns: 1000 },
+  );
+});
+
+Deno.test("compact samples: one scrape's counters and gauges take 4–6 bytes a sample, not 10", () => {
+  const cols = new SampleBuffer();
+  const t = 1_700_000_000_000;
+  for (let i = 0; i < 1000; i++) {
+    // Counters in the thousands to millions, gauges with a few decimals, a few full floats.
+    const v = i % 10 === 9 ? Math.random() : i % 3 === 0 ? 1234.5 + i / 100 : 1_000 * i + 7;
+    cols.push(i + 1, t, v, 0);
+  }
+  const enc = new RecordEncoder();
+  enc.samples(cols);
+  const perSample = enc.buffer().length / 1000;
+  ok(perSample >= 3 && perSample <= 6, `${perSample} bytes a sample`);
+});
+
+Deno.test("compact samples decoder gives CorruptionError on broken bytes, never a crash (property)", () => {
+  const cols = new SampleBuffer();
+  for (let i = 0; i < 30; i++) {
+    cols.push(
+      i + 1,
+      1000 + (i % 4 === 0 ? i : 0),
+      [i, i / 10, Math.PI * i, -0][i % 4],
+      i % 7 === 0 ? 1 : 0,
+    );
+  }
+  const enc = new RecordEncoder();
+  enc.samples(cols);
+  const [valid] = records(enc);
+  assertEquals(valid[0], RecordType.SamplesCompact);
+  const out = new SampleBuffer();
+  fc.assert(
+    fc.property(fc.nat(), fc.nat(255), fc.uint8Array({ maxLength: 40 }), (at, byte, junk) => {
+      out.reset();
+      throws(() => decodeSamples(valid.subarray(0, at % valid.length), out), CorruptionError);
+      assertEquals(out.length, 0, "nothing appended from a cut record");
+      for (const rec of [valid.slice(), Uint8Array.of(RecordType.SamplesCompact, ...junk)]) {
+        rec[Math.max(1, at % rec.length)] ^= byte;
+        out.reset();
+        try {
+          decodeSamples(rec, out);
+          maxSampleRef(rec);
+        } catch (e) {
+          if (!(e instanceof CorruptionError)) throw e;
+          assertEquals(out.length, 0, "nothing appended from a rejected record");
+        }
+      }
+    }),
+    { numRuns: 2000 },
   );
 });

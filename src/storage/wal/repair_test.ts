@@ -22,7 +22,7 @@ function image(payloads: Uint8Array[]): {
       start: pos,
       end: pos + n,
       type: p[0],
-      samples: p[0] === RecordType.Samples ? sampleCount(p) : 0,
+      samples: p[0] === RecordType.SamplesCompact ? sampleCount(p) : 0,
     });
     pos += n;
   }
@@ -157,7 +157,7 @@ Deno.test("assessLoss() agrees with a plain reader on undamaged data", () => {
   let records = 0, samples = 0;
   for (let rec = r.next(); rec !== null; rec = r.next()) {
     records++;
-    if (rec[0] === RecordType.Samples) samples += sampleCount(rec);
+    if (rec[0] === RecordType.SamplesCompact) samples += sampleCount(rec);
   }
   const loss = assessLoss(file, 0);
   assertEquals([loss.records, loss.samples, loss.damagedRecords], [records, samples, 0]);

@@ -15,6 +15,7 @@ interface ProfileNode {
   id: number;
   callFrame: CallFrame;
   hitCount?: number;
+  children?: number[];
 }
 
 /** The `.cpuprofile` JSON that Chrome DevTools and VS Code open. */
@@ -201,16 +202,21 @@ export function summarize(
 ): { functions: Hot[]; files: Hot[]; busySamples: number; inspectorOverheadPercent: number } {
   const byFn = new Map<string, number>();
   const byFile = new Map<string, number>();
+  const parentOf = new Map<number, ProfileNode>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parentOf.set(c, n);
   let total = 0, overhead = 0;
   for (const n of p.nodes) {
     const hits = n.hitCount ?? 0;
     const f = n.callFrame;
     // Idle samples are not time spent: shares are of the busy samples. Deno reports every
-    // fetch to an attached inspector (there is no switch for it): that is the profiler's cost.
+    // fetch to an attached inspector (there is no switch for it), request body decoded to text
+    // included (`decode` right under `mainFetch`, absent from a `--cpu-prof` profile): that is
+    // the profiler's cost.
     if (hits === 0 || f.functionName === "(idle)") continue;
     if (
       f.functionName === "op_inspector_emit_protocol_event" ||
-      f.url.includes("inspector_network_bridge")
+      f.url.includes("inspector_network_bridge") ||
+      (f.functionName === "decode" && parentOf.get(n.id)?.callFrame.functionName === "mainFetch")
     ) {
       overhead += hits;
       continue;

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { timeoutSignal } from "../util/timeout.ts";
 import { basicAuthHeader, type RequestAuth, requestAuth } from "../util/httpauth.ts";
 import { redactUrl } from "../util/url.ts";
 import type { RemoteWriteMessage, ResolvedRemoteWrite } from "../config/types.ts";
@@ -183,51 +184,56 @@ export class RemoteWriteClient {
       return { kind: "recoverable", status: 0, error: errorText(e) };
     }
     const timeoutMs = this.#config.remoteTimeoutMs;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-    let res: Response;
+    const timer = timeoutSignal(timeoutMs);
+    const timeout = timer.signal;
     try {
-      const init: RequestInit & { client?: Deno.HttpClient } = {
-        method: "POST",
-        headers,
-        body: body as Uint8Array<ArrayBuffer>,
-        signal,
-        redirect: this.#config.followRedirects ? "follow" : "manual",
-      };
-      if (client !== undefined) init.client = client;
-      res = await this.#fetch(this.#url.href, init);
-    } catch (e) {
-      return {
-        kind: "recoverable",
-        status: 0,
-        error: failureText(e, opts.signal, timeout, timeoutMs),
-      };
-    }
-    const kind = classifyStatus(res.status, this.#config.queue.retryOnHttp429);
-    // A revoked or rotated oauth2 token: the next request fetches a new one.
-    if (res.status === 401) this.#auth?.rejected?.();
-    let text = "";
-    try {
-      text = await drainBody(res, kind === "ok" ? 0 : ERROR_BODY_BYTES);
-    } catch (e) {
-      // Delivered: the status line is what counts; the body must be ignored.
-      if (kind !== "ok") {
-        text = `(reading body: ${failureText(e, opts.signal, timeout, timeoutMs)})`;
+      const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+      let res: Response;
+      try {
+        const init: RequestInit & { client?: Deno.HttpClient } = {
+          method: "POST",
+          headers,
+          body: body as Uint8Array<ArrayBuffer>,
+          signal,
+          redirect: this.#config.followRedirects ? "follow" : "manual",
+        };
+        if (client !== undefined) init.client = client;
+        res = await this.#fetch(this.#url.href, init);
+      } catch (e) {
+        return {
+          kind: "recoverable",
+          status: 0,
+          error: failureText(e, opts.signal, timeout, timeoutMs),
+        };
       }
+      const kind = classifyStatus(res.status, this.#config.queue.retryOnHttp429);
+      // A revoked or rotated oauth2 token: the next request fetches a new one.
+      if (res.status === 401) this.#auth?.rejected?.();
+      let text = "";
+      try {
+        text = await drainBody(res, kind === "ok" ? 0 : ERROR_BODY_BYTES);
+      } catch (e) {
+        // Delivered: the status line is what counts; the body must be ignored.
+        if (kind !== "ok") {
+          text = `(reading body: ${failureText(e, opts.signal, timeout, timeoutMs)})`;
+        }
+      }
+      if (kind === "ok") {
+        const written = parseWritten(res.headers);
+        return written === undefined
+          ? { kind, status: res.status }
+          : { kind, status: res.status, written };
+      }
+      const error = `server returned HTTP status ${res.status} ${res.statusText}`.trimEnd() +
+        (text ? `: ${text}` : "");
+      if (kind === "permanent") return { kind, status: res.status, error };
+      const retryAfterMs = parseRetryAfter(res.headers.get("retry-after"), this.#now());
+      return retryAfterMs === undefined
+        ? { kind, status: res.status, error }
+        : { kind, status: res.status, error, retryAfterMs };
+    } finally {
+      timer.clear();
     }
-    if (kind === "ok") {
-      const written = parseWritten(res.headers);
-      return written === undefined
-        ? { kind, status: res.status }
-        : { kind, status: res.status, written };
-    }
-    const error = `server returned HTTP status ${res.status} ${res.statusText}`.trimEnd() +
-      (text ? `: ${text}` : "");
-    if (kind === "permanent") return { kind, status: res.status, error };
-    const retryAfterMs = parseRetryAfter(res.headers.get("retry-after"), this.#now());
-    return retryAfterMs === undefined
-      ? { kind, status: res.status, error }
-      : { kind, status: res.status, error, retryAfterMs };
   }
 
   /** Releases the TLS/proxy clients and the auth's (the endpoint stopped). */

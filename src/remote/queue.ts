@@ -242,6 +242,9 @@ export interface SampleQueueOptions {
   clock: Clock;
 }
 
+/** The reason a queue wait's own timer is cancelled with (one object for all). */
+const WAIT_OVER = new DOMException("the wait is over", "AbortError");
+
 /** Bounded, sharded batching queue between the WAL reader and the senders. */
 export class SampleQueue {
   #cur: ShardSet;
@@ -614,7 +617,7 @@ export class SampleQueue {
       });
     } finally {
       if (sh.waiter) sh.waiter = null;
-      ctl.abort();
+      ctl.abort(WAIT_OVER); // a shared reason: abort() alone builds a DOMException every time
       signal.removeEventListener("abort", onAbort);
     }
   }

@@ -41,6 +41,7 @@ import type { Clock } from "../util/clock.ts";
 import { createParser, type Parser, TooManyLabelsError } from "./textparse/mod.ts";
 import type { DroppedSampleReason, ScrapeMetrics } from "./metrics.ts";
 import { internLabelString } from "../model/intern.ts";
+import { timeoutSignal } from "../util/timeout.ts";
 import { acceptHeader, BodySizeLimitError, protocolFor, readBody } from "./http.ts";
 import { log } from "../util/log.ts";
 import { urlHost } from "../util/url.ts";
@@ -513,8 +514,19 @@ export class ScrapeLoop {
   async #fetchBody(
     signal?: AbortSignal,
   ): Promise<{ body: Uint8Array | string; protocol: ScrapeProtocol }> {
+    const timer = timeoutSignal(this.target.timeoutMs);
+    try {
+      return await this.#fetchBodyWithin(timer.signal, signal);
+    } finally {
+      timer.clear();
+    }
+  }
+
+  async #fetchBodyWithin(
+    timeout: AbortSignal,
+    signal?: AbortSignal,
+  ): Promise<{ body: Uint8Array | string; protocol: ScrapeProtocol }> {
     const { config, userAgent } = this.#deps;
-    const timeout = AbortSignal.timeout(this.target.timeoutMs);
     const headers: Record<string, string> = {
       "Accept": this.#accept,
       "Accept-Encoding": config.enableCompression ? "gzip" : "identity",

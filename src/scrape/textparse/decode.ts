@@ -12,6 +12,14 @@
  * where Prometheus does and let it pass in comments.
  */
 export function decodeBody(bytes: Uint8Array): string {
+  // Fast path: the default decoder is several times quicker, but it drops a byte order mark and
+  // turns invalid bytes into U+FFFD. Without a leading BOM and without any U+FFFD in its result
+  // (decided at once for an all-ASCII body, which V8 holds as a one-byte string), its result is
+  // exactly the strict decoder's.
+  if (!(bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)) {
+    const s = quick.decode(bytes);
+    if (s.indexOf("\ufffd") < 0) return s;
+  }
   try {
     return decoder.decode(bytes);
   } catch (e) {
@@ -22,6 +30,7 @@ export function decodeBody(bytes: Uint8Array): string {
 }
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
+const quick = new TextDecoder();
 
 /** Code units converted to a string at a time (`String.fromCharCode` arguments). */
 const UNITS = 8192;

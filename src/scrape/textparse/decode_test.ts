@@ -98,3 +98,44 @@ Deno.test("BodyDecoder: bodies in chunks, one after another, each decode to thei
     { numRuns: 300 },
   );
 });
+
+Deno.test("decodeBody: the quick path never changes the result (BOM, U+FFFD as text, invalid bytes)", () => {
+  const enc = new TextEncoder();
+  // A leading byte order mark is kept (it then fails parsing, as in Prometheus).
+  assertEquals(decodeBody(Uint8Array.of(0xef, 0xbb, 0xbf, 0x61)), "\ufeffa");
+  // A real U+FFFD in the text stays one.
+  assertEquals(decodeBody(enc.encode("a \ufffd b")), "a \ufffd b");
+  // An invalid byte becomes a lone surrogate, not U+FFFD.
+  assertEquals(decodeBody(Uint8Array.of(0x61, 0xff, 0x62)), "a\udcffb");
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 8 }),
+          fc.string({ unit: "binary", maxLength: 8 }).map((s) => enc.encode(s)),
+          fc.constant(Uint8Array.of(0xef, 0xbb, 0xbf)),
+          fc.constant(Uint8Array.of(0xef, 0xbf, 0xbd)),
+        ),
+        { maxLength: 20 },
+      ),
+      (parts) => {
+        const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const p of parts) {
+          bytes.set(p, at);
+          at += p.length;
+        }
+        let want: string;
+        try {
+          want = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true }).decode(bytes);
+        } catch {
+          // Invalid UTF-8 never passes as valid text: its bad bytes are lone surrogates.
+          assertEquals(decodeBody(bytes).isWellFormed(), false);
+          return;
+        }
+        assertEquals(decodeBody(bytes), want);
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});

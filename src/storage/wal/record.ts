@@ -312,6 +312,38 @@ function compactKind(v: number): number {
 }
 
 /**
+ * Writes a samples record's type, count, base ref and base timestamp, after
+ * making room for the record with `perSample` bytes a sample at most.
+ */
+function writeSamplesHeader(
+  w: ByteWriter,
+  type: number,
+  cols: SampleColumns,
+  perSample: number,
+): void {
+  w.ensure(1 + 9 + 18 + cols.length * perSample);
+  w.byte(type);
+  w.uvarint(cols.length);
+  w.uvarint(cols.refs[0]);
+  w.varint(cols.ts[0]);
+}
+
+/**
+ * Writes `d` as a zigzag varint at `p` (room made beforehand) and returns the
+ * position after it; a one-byte value, the usual case, without a call.
+ */
+function putZigzag(w: ByteWriter, p: number, d: number): number {
+  const u = d >= 0 ? d * 2 : -d * 2 - 1;
+  if (u < 0x80) {
+    w.buf[p] = u;
+    return p + 1;
+  }
+  w.len = p;
+  w.uvarint(u);
+  return w.len;
+}
+
+/**
  * Encodes records back to back into one reused buffer. After a batch,
  * `buffer()` holds all records and `ends()` the end offset of each.
  */
@@ -415,39 +447,24 @@ export class RecordEncoder {
 
   /** A type 9 record (see the module doc). */
   #samplesCompact(cols: SampleColumns): void {
-    const n = cols.length;
-    const w = this.#w;
     const { refs, ts, values, stale } = cols;
     // Worst case per sample: two 9-byte varints, the head and 8 value bytes.
-    w.ensure(1 + 9 + 18 + n * 27);
-    w.byte(RecordType.SamplesCompact);
-    w.uvarint(n);
+    const w = this.#w;
+    writeSamplesHeader(w, RecordType.SamplesCompact, cols, 27);
     let prevRef = refs[0];
     let prevT = ts[0];
-    w.uvarint(prevRef);
-    w.varint(prevT);
     const buf = w.buf;
     const view = w.view;
     let p = w.len;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < cols.length; i++) {
       const ref = refs[i];
-      let d = ref - prevRef;
-      let u = d >= 0 ? d * 2 : -d * 2 - 1;
-      if (u < 0x80) buf[p++] = u;
-      else {
-        w.len = p;
-        w.uvarint(u);
-        p = w.len;
-      }
+      p = putZigzag(w, p, ref - prevRef);
       const head = p++;
       const t = ts[i];
       let flag = 0;
       if (t !== prevT) {
         flag = 0x80;
-        d = t - prevT;
-        w.len = p;
-        w.uvarint(d >= 0 ? d * 2 : -d * 2 - 1);
-        p = w.len;
+        p = putZigzag(w, p, t - prevT);
       }
       prevRef = ref;
       prevT = t;
@@ -468,14 +485,7 @@ export class RecordEncoder {
         p += 8;
         continue;
       }
-      const m = kind === KIND_INT ? v : compactMantissa;
-      u = m >= 0 ? m * 2 : -m * 2 - 1;
-      if (u < 0x80) buf[p++] = u;
-      else {
-        w.len = p;
-        w.uvarint(u);
-        p = w.len;
-      }
+      p = putZigzag(w, p, kind === KIND_INT ? v : compactMantissa);
     }
     w.len = p;
     this.#ends.push(p);
@@ -483,41 +493,20 @@ export class RecordEncoder {
 
   /** A type 3 record (no longer written; kept for tests of the readers). */
   samplesV3(cols: SampleColumns): void {
-    const n = cols.length;
-    if (n === 0) return;
+    if (cols.length === 0) return;
     const w = this.#w;
     const { refs, ts, values, stale } = cols;
     // Worst case per sample: two 9-byte varints and 8 value bytes.
-    w.ensure(1 + 9 + 18 + n * 26);
-    w.byte(RecordType.Samples);
-    w.uvarint(n);
+    writeSamplesHeader(w, RecordType.Samples, cols, 26);
     let prevRef = refs[0];
     let prevT = ts[0];
-    w.uvarint(prevRef);
-    w.varint(prevT);
-    const buf = w.buf;
     const view = w.view;
     let p = w.len;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < cols.length; i++) {
       const ref = refs[i];
       const t = ts[i];
-      // Zigzag varints, inlined: the common case is a one-byte delta.
-      let d = ref - prevRef;
-      let u = d >= 0 ? d * 2 : -d * 2 - 1;
-      if (u < 0x80) buf[p++] = u;
-      else {
-        w.len = p;
-        w.uvarint(u);
-        p = w.len;
-      }
-      d = t - prevT;
-      u = d >= 0 ? d * 2 : -d * 2 - 1;
-      if (u < 0x80) buf[p++] = u;
-      else {
-        w.len = p;
-        w.uvarint(u);
-        p = w.len;
-      }
+      p = putZigzag(w, p, ref - prevRef);
+      p = putZigzag(w, p, t - prevT);
       const v = values[i];
       if (stale[i] === 1) {
         view.setUint32(p, STALE_NAN_LO, true);
@@ -665,21 +654,9 @@ export function decodeSamples(rec: Uint8Array, out: SampleBuffer): void {
   const view = r.view;
   try {
     while (r.remaining > 0) {
-      // Inline fast path for one-byte zigzag deltas.
-      let c = rec[r.pos];
-      let d: number;
-      if (c < 0x80) {
-        r.pos++;
-        d = c & 1 ? -(c + 1) / 2 : c / 2;
-      } else d = r.varint();
-      ref += d;
+      ref += readZigzag(r);
       if (ref < 1 || ref > MAX_REF) r.fail(`sample ref ${ref} out of range`);
-      c = r.pos < r.end ? rec[r.pos] : 0x80;
-      if (c < 0x80) {
-        r.pos++;
-        d = c & 1 ? -(c + 1) / 2 : c / 2;
-      } else d = r.varint();
-      t += d;
+      t += readZigzag(r);
       if (t > MAX_TIMESTAMP || t < -MAX_TIMESTAMP) r.fail(`timestamp ${t} out of range`);
       if (r.remaining < 8) r.fail("truncated sample value");
       const p = r.pos;
@@ -696,6 +673,16 @@ export function decodeSamples(rec: Uint8Array, out: SampleBuffer): void {
   }
 }
 
+/** A zigzag varint; a one-byte one, the usual case, without a call. */
+function readZigzag(r: ByteReader): number {
+  const c = r.pos < r.end ? r.buf[r.pos] : 0x80;
+  if (c < 0x80) {
+    r.pos++;
+    return c & 1 ? -(c + 1) / 2 : c / 2;
+  }
+  return r.varint();
+}
+
 /** The body of a type 9 record (after the base), appended to `out`. */
 function decodeCompact(
   r: ByteReader,
@@ -705,17 +692,10 @@ function decodeCompact(
   let { ref, t } = s;
   const start = out.length;
   out.reserve(n);
-  const rec = r.buf;
   const view = r.view;
   try {
     for (let i = 0; i < n; i++) {
-      let c = r.pos < r.end ? rec[r.pos] : 0x80;
-      let d: number;
-      if (c < 0x80) {
-        r.pos++;
-        d = c & 1 ? -(c + 1) / 2 : c / 2;
-      } else d = r.varint();
-      ref += d;
+      ref += readZigzag(r);
       if (ref < 1 || ref > MAX_REF) r.fail(`sample ref ${ref} out of range`);
       const head = r.byte();
       if (head & 0x80) {
@@ -737,12 +717,7 @@ function decodeCompact(
         continue;
       }
       if (kind > KIND_DECIMAL + MAX_DECIMALS) r.fail(`unknown sample value kind ${head}`);
-      c = r.pos < r.end ? rec[r.pos] : 0x80;
-      let m: number;
-      if (c < 0x80) {
-        r.pos++;
-        m = c & 1 ? -(c + 1) / 2 : c / 2;
-      } else m = r.varint();
+      const m = readZigzag(r);
       out.push(ref, t, kind === KIND_INT ? m : m / POW10[kind - KIND_DECIMAL], 0);
     }
     if (r.remaining !== 0) r.fail(`${r.remaining} bytes after the last sample`);

@@ -312,7 +312,7 @@ Deno.test({
       const missing = async () => (await a.metrics()).get(MISSING) ?? 0;
 
       const removedAt = target.scrapes;
-      await Deno.remove(`${data}/wal`, { recursive: true });
+      await removeWhileWritten(`${data}/wal`);
       await waitFor(
         "the removal noticed",
         async () => (await missing()) > 0 ? true : undefined,
@@ -325,7 +325,7 @@ Deno.test({
 
       const removed2At = target.scrapes;
       const before = await missing();
-      await Deno.remove(data, { recursive: true });
+      await removeWhileWritten(data);
       await waitFor(
         "the second removal noticed",
         async () => (await missing()) > before ? true : undefined,
@@ -449,3 +449,18 @@ Deno.test({
     }
   },
 });
+
+/**
+ * Removes a directory that a running agent keeps writing into: a file it creates while the
+ * recursive removal runs makes that fail with ENOTEMPTY, so it is tried again (bounded).
+ */
+async function removeWhileWritten(dir: string): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await Deno.remove(dir, { recursive: true });
+      return;
+    } catch (e) {
+      if (attempt >= 20 || !(e instanceof Error) || !/not empty/i.test(e.message)) throw e;
+    }
+  }
+}

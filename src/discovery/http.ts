@@ -19,6 +19,7 @@
  * @module
  */
 
+import { readCappedBytes } from "../util/body.ts";
 import type { ResolvedHttpSdConfig } from "../config/types.ts";
 import type { Registry } from "../metrics/registry.ts";
 import { type Clock, realClock } from "../util/clock.ts";
@@ -171,30 +172,18 @@ async function readCapped(res: Response, max: number): Promise<string> {
     throw new Error(`response of ${declared} bytes exceeds the ${max}-byte limit`);
   }
   if (!res.body) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
+  let buf: Uint8Array;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > max) throw new Error(`response exceeds the ${max}-byte limit`);
-      chunks.push(value);
-    }
+    buf = await readCappedBytes(
+      res.body,
+      max,
+      () => new Error(`response exceeds the ${max}-byte limit`),
+    );
   } catch (e) {
     if (e instanceof DOMException && e.name === "TimeoutError") {
       throw new Error("response body not complete within the timeout");
     }
     throw e;
-  } finally {
-    reader.releaseLock();
-  }
-  const buf = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    buf.set(c, off);
-    off += c.length;
   }
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(buf);

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { concatBytes } from "../util/body.ts";
 import dgram from "node:dgram";
 
 /** One answer record the test server gives. */
@@ -109,7 +110,7 @@ export class TestDnsServer {
     header[5] = 1; // QDCOUNT
     header[6] = records.length >> 8;
     header[7] = records.length & 0xff; // ANCOUNT
-    return concat([header, question, ...records]);
+    return concatBytes([header, question, ...records]);
   }
 }
 
@@ -139,12 +140,12 @@ function rdata(r: DnsRecord): Uint8Array {
     case "AAAA":
       return ipv6Bytes(r.address);
     case "SRV":
-      return concat([
+      return concatBytes([
         new Uint8Array([...u16(r.priority ?? 10), ...u16(r.weight ?? 10), ...u16(r.port)]),
         encodeName(r.target),
       ]);
     case "MX":
-      return concat([new Uint8Array(u16(r.preference ?? 10)), encodeName(r.exchange)]);
+      return concatBytes([new Uint8Array(u16(r.preference ?? 10)), encodeName(r.exchange)]);
     case "NS":
     case "CNAME":
       return encodeName(r.host);
@@ -152,7 +153,7 @@ function rdata(r: DnsRecord): Uint8Array {
 }
 
 function record(labels: string[], type: number, data: Uint8Array): Uint8Array {
-  return concat([
+  return concatBytes([
     encodeName(labels.join(".")),
     new Uint8Array([...u16(type), ...u16(1), 0, 0, 0, 5, ...u16(data.length)]),
     data,
@@ -170,16 +171,6 @@ function ipv6Bytes(addr: string): Uint8Array {
     out[i * 2] = n >> 8;
     out[i * 2 + 1] = n & 0xff;
   });
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
   return out;
 }
 

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { readCappedBytes } from "../util/body.ts";
 import {
   checkLabels,
   CodecError,
@@ -123,27 +124,11 @@ export async function readBody(req: Request, max: number): Promise<Uint8Array> {
     await req.body?.cancel().catch(() => {});
     throw new BodyTooLargeError(`body of ${declared} bytes exceeds limit ${max}`);
   }
-  if (!req.body) return new Uint8Array(0);
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  const reader = req.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > max) {
-      await reader.cancel().catch(() => {});
-      throw new BodyTooLargeError(`body exceeds limit ${max}`);
-    }
-    parts.push(value);
-  }
-  const buf = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    buf.set(p, off);
-    off += p.length;
-  }
-  return buf;
+  return await readCappedBytes(
+    req.body,
+    max,
+    () => new BodyTooLargeError(`body exceeds limit ${max}`),
+  );
 }
 
 /**

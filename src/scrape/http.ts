@@ -21,6 +21,7 @@
  * @module
  */
 
+import { concatBytes } from "../util/body.ts";
 import type { ResolvedScrapeConfig, ScrapeProtocol } from "../config/types.ts";
 import { BodyDecoder } from "./textparse/decode.ts";
 
@@ -327,13 +328,7 @@ export async function readBody(
   }
   if (text !== null) return text.end();
   if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 // ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { readCappedBytes } from "../../util/body.ts";
 import { proxyOptions } from "../../scrape/http.ts";
 
 /** Largest LIST page accepted (its objects are parsed at once). */
@@ -276,27 +277,11 @@ function statusError(status: number, body: string, fallback: string): KubeApiErr
 
 /** The body as text, failing beyond `max` bytes. */
 async function readCapped(res: Response, max: number): Promise<string> {
-  if (res.body === null) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > max) throw new Error(`response exceeds the ${max}-byte limit`);
-      chunks.push(value);
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  const buf = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    buf.set(c, off);
-    off += c.length;
-  }
+  const buf = await readCappedBytes(
+    res.body,
+    max,
+    () => new Error(`response exceeds the ${max}-byte limit`),
+  );
   return new TextDecoder().decode(buf);
 }
 

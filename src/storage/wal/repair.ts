@@ -20,6 +20,7 @@
  * @module
  */
 
+import { concatBytes } from "../../util/body.ts";
 import { crc32c } from "./crc32c.ts";
 import { claimedSampleCount, countsSamples, RecordType, sampleCount } from "./record.ts";
 import { Fragment, HEADER_SIZE, PAGE_SIZE } from "./segment.ts";
@@ -80,7 +81,7 @@ export function assessLoss(data: Uint8Array, start: number): LossReport {
       if (!complete || rec.damaged || rec.parts === null) report.exact = false;
       else {
         try {
-          report.samples += sampleCount(concat(rec.parts));
+          report.samples += sampleCount(concatBytes(rec.parts));
         } catch {
           report.exact = false;
         }
@@ -158,18 +159,6 @@ interface OpenRecord {
   damaged: boolean;
   /** Fragments of a legacy samples record (counting needs the whole record). */
   parts: Uint8Array[] | null;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** Reads a file from `offset` to its end and assesses what it holds. */

@@ -39,7 +39,7 @@ export class StringInterner {
     const hit = this.#cur.get(s);
     if (hit !== undefined) return hit;
     let v = this.#prev.get(s);
-    if (v === undefined) v = own(s);
+    if (v === undefined) v = detach(s);
     else this.#prev.delete(s);
     this.#cur.set(v, v);
     if (this.#cur.size >= this.#generation) {
@@ -51,11 +51,11 @@ export class StringInterner {
 }
 
 /**
- * A copy of `s` that shares no memory with the string it was sliced from. V8
- * copies substrings shorter than 13 characters anyway; longer ones are slices
- * that keep their parent alive.
+ * A copy of `s` that does not keep a larger parent string alive. V8 makes
+ * substrings of 13 or more characters views into their parent; concatenating
+ * and slicing again forces a fresh flat string.
  */
-function own(s: string): string {
+export function detach(s: string): string {
   return s.length < 13 ? s : (" " + s).slice(1);
 }
 

@@ -49,6 +49,7 @@
  * @module
  */
 
+import { detach } from "../../model/intern.ts";
 import { Labels, METRIC_NAME } from "../../model/labels.ts";
 import { ParseError, TooManyLabelsError } from "./errors.ts";
 import { formatOpenMetricsFloat, goFloatError, POW10, tryParseGoFloat } from "./float.ts";
@@ -931,11 +932,4 @@ function unescape(v: string, quotes: boolean): string {
   return detach(from === 0 ? v : out + v.slice(from));
 }
 
-/**
- * A copy of `s` that does not keep a larger parent string alive. V8 makes
- * substrings of 13 or more characters views into their parent; concatenating
- * and slicing again forces a fresh flat string.
- */
-export function detach(s: string): string {
-  return s.length < 13 ? s : (" " + s).slice(1);
-}
+export { detach };

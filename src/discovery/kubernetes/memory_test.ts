@@ -125,11 +125,14 @@ Deno.test("kubernetes_sd: 10,000 pods listed and watched stay within a memory bo
     });
     const after = Deno.memoryUsage();
     const heapGrowthMb = (after.heapUsed - before.heapUsed) / 2 ** 20;
-    const peakRssMb = peakRss / 2 ** 20;
+    // Growth over the RSS at the test's start: `deno test --parallel` runs other files in the same
+    // process first, which moved the absolute figure (710 MiB seen in CI). Alone, this test starts
+    // at ~271 MiB, so 429 MiB of growth is the old 700 MiB absolute bound.
+    const peakRssMb = (peakRss - before.rss) / 2 ** 20;
     // The raw objects are ~10 KiB each (100 MB for 10,000); slimmed, with
     // their groups, the whole cache is far smaller.
     assert(heapGrowthMb < 250, `heap grew by ${heapGrowthMb.toFixed(0)} MiB`);
-    assert(peakRssMb < 700, `peak RSS ${peakRssMb.toFixed(0)} MiB`);
+    assert(peakRssMb < 429, `peak RSS grew by ${peakRssMb.toFixed(0)} MiB`);
   } finally {
     abort.abort();
     for (const c of holds) {

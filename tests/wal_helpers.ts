@@ -7,6 +7,7 @@
  */
 
 import { decodeWriteRequest, snappyDecode } from "../src/remote/codec.ts";
+import { noiseFraction } from "../src/testing/prng.ts";
 import { findBinary, freePort, getText, Proc, startAgent, waitFor } from "./helpers.ts";
 
 export const DENO = Deno.execPath();
@@ -118,7 +119,10 @@ export class CountingProxy {
             if (n > 1) return;
             this.perTimestamp.set(t, (this.perTimestamp.get(t) ?? 0) + 1);
             const v = s.values[i];
-            if (load && !s.stale[i]) this.loadValues.set(v, (this.loadValues.get(v) ?? 0) + 1);
+            if (load && !s.stale[i]) {
+              const scrape = Math.floor(v);
+              this.loadValues.set(scrape, (this.loadValues.get(scrape) ?? 0) + 1);
+            }
           });
         }
       }
@@ -144,8 +148,9 @@ export class CountingProxy {
 }
 
 /**
- * A scrape target with `series` gauges `load_series{i="…"}` whose value is
- * the number of the scrape (1, 2, …): a sample names the scrape it came from.
+ * A scrape target with `series` gauges `load_series{i="…"}` whose value's
+ * integer part is the number of the scrape (1, 2, …): a sample names the
+ * scrape it came from.
  */
 export class LoadTarget {
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
@@ -157,7 +162,11 @@ export class LoadTarget {
       if (!this.#up) return new Response("gone", { status: 503 });
       const n = ++this.scrapes;
       const lines = ["# TYPE load_series gauge"];
-      for (let i = 0; i < this.series; i++) lines.push(`load_series{i="${i}"} ${n}`);
+      // The scrape's number plus noise below 0.5 (incompressible: WAL sizes stay as for 8-byte
+      // floats, whatever its compression does).
+      for (let i = 0; i < this.series; i++) {
+        lines.push(`load_series{i="${i}"} ${n + noiseFraction(n, i)}`);
+      }
       return new Response(lines.join("\n") + "\n", {
         headers: { "Content-Type": "text/plain; version=0.0.4" },
       });
@@ -307,7 +316,11 @@ export async function scrapesStored(vm: Victoria, series: number): Promise<Set<n
   const data = await vm.export('{__name__="load_series"}');
   const count = new Map<number, number>();
   for (const m of data.values()) {
-    for (const v of m.values()) if (Number.isFinite(v)) count.set(v, (count.get(v) ?? 0) + 1);
+    for (const x of m.values()) {
+      if (!Number.isFinite(x)) continue;
+      const v = Math.floor(x); // the scrape's number (see LoadTarget)
+      count.set(v, (count.get(v) ?? 0) + 1);
+    }
   }
   const out = new Set<number>();
   for (const [v, c] of count) if (c === series) out.add(v);

@@ -2,6 +2,7 @@ import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict
 import { join } from "node:path";
 import { Labels } from "../model/labels.ts";
 import { Registry } from "../metrics/registry.ts";
+import { noiseFraction } from "../testing/prng.ts";
 import { AgentDb, type AgentDbOptions } from "./agentdb.ts";
 import { comparePositions, type WalChunk, type WalPosition } from "./types.ts";
 import { RecordReader } from "./wal/reader.ts";
@@ -383,7 +384,7 @@ Deno.test("AgentDb.tail() yields exactly what was committed, in order, across ro
         for (let i = 0; i < 37; i++) {
           const t = 1_700_000_000_000 + c * 1000;
           const stale = (i + c) % 11 === 0;
-          const v = c * 100 + i + Math.PI / 7; // full precision: 8 WAL bytes, many rotations
+          const v = c * 100 + i + noiseFraction(c, i); // 8 incompressible WAL bytes: many rotations
           const ref = stale ? app.appendStale(0, series(i), t) : app.append(0, series(i), t, v);
           want.refs.push(ref);
           want.ts.push(t);

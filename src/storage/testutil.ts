@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { Labels } from "../model/labels.ts";
 import { Registry } from "../metrics/registry.ts";
+import { noiseFraction } from "../testing/prng.ts";
 import { AgentDb, type AgentDbOptions } from "./agentdb.ts";
 import type { ExemplarSample, HistogramSample, WalPosition } from "./types.ts";
 
@@ -39,9 +40,9 @@ export async function commitRange(
 ): Promise<number[]> {
   const app = db.appender();
   const refs: number[] = [];
-  // Full-precision values: 8 WAL bytes each (tests size segments by it).
+  // Incompressible values: about 8 WAL bytes each (tests size segments by it).
   for (let i = lo; i < hi; i++) {
-    refs.push(app.append(0, series(i, name), t, i + t / 1000 + Math.PI / 7));
+    refs.push(app.append(0, series(i, name), t, i + t / 1000 + noiseFraction(i, t)));
   }
   await app.commit();
   return refs;

@@ -16,3 +16,16 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * A number in [0, 0.5) made of 53 pseudo-random bits drawn from `a` and `b`:
+ * the same for the same pair. Added to a test's values it keeps them apart
+ * (`Math.floor` still gives the value) and makes them incompressible, so a
+ * test that sizes WAL segments or fills a disk by the samples it writes gets
+ * about 8 bytes a sample whatever the WAL's compression does.
+ */
+export function noiseFraction(a: number, b: number): number {
+  const hi = mulberry32(Math.imul(a | 0, 0x9e3779b1) ^ (b | 0))();
+  const lo = mulberry32(Math.imul(b | 0, 0x85ebca6b) ^ (a | 0) ^ 0x5bd1e995)();
+  return (hi + lo * 2 ** -32) / 2;
+}

@@ -25,12 +25,18 @@ export const RecordType = {
   Metadata: 8,
   /** Float samples with compact values (written instead of type 3; ferry 0.1.0 skips it). */
   SamplesCompact: 9,
+  /**
+   * Compact float samples in two columns, deflate-compressed (written instead of type 9
+   * for commits of 32 samples or more; ferry before it skips them).
+   */
+  SamplesPacked: 10,
 } as const;
 
 /** Whether a record type byte is a float samples record (any version, with start times or not). */
 export function isSamplesType(type: number): boolean {
-  return type === RecordType.SamplesCompact || type === RecordType.Samples ||
-    type === RecordType.SamplesV1 || type === RecordType.SamplesWithStart;
+  return type === RecordType.SamplesPacked || type === RecordType.SamplesCompact ||
+    type === RecordType.Samples || type === RecordType.SamplesV1 ||
+    type === RecordType.SamplesWithStart;
 }
 
 /** Whether a record type byte is a native histograms record (integer or float). */
@@ -45,7 +51,7 @@ export function isHistogramsType(type: number): boolean {
  */
 export function countsSamples(type: number): boolean {
   return (type >= RecordType.SamplesV1 && type <= RecordType.FloatHistograms) ||
-    type === RecordType.SamplesCompact;
+    type === RecordType.SamplesCompact || type === RecordType.SamplesPacked;
 }
 
 /** Largest series ref (refs are stored in Uint32Array columns). */

@@ -1,4 +1,5 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { mulberry32 } from "../../testing/prng.ts";
 import { RecordEncoder, SampleBuffer } from "./record.ts";
 import { framedSize, frameRecord } from "./segment.ts";
 import { countSamplesBefore, SegmentStats } from "./stats.ts";
@@ -7,10 +8,12 @@ Deno.test("SegmentStats counts the samples before any record boundary exactly, r
   // Records of varied sizes (some spanning pages), as a segment file.
   const payloads: Uint8Array[] = [];
   const counts: number[] = [];
+  // Random floats: records keep their size when packed, so some span pages.
+  const rand = mulberry32(7);
   for (let k = 0; k < 300; k++) {
     const n = k % 37 === 0 ? 4000 : 1 + ((k * 53) % 90);
     const cols = new SampleBuffer();
-    for (let i = 0; i < n; i++) cols.push(1 + (i % 20), 10_000 + k * 1000 + i, i, 0);
+    for (let i = 0; i < n; i++) cols.push(1 + (i % 20), 10_000 + k * 1000 + i, rand(), 0);
     const enc = new RecordEncoder();
     enc.samples(cols);
     payloads.push(enc.buffer().slice());

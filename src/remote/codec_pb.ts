@@ -165,6 +165,41 @@ export class PbWriter {
   }
 
   /**
+   * Writes a one-byte tag (`t < 128`) and starts a length-delimited value
+   * whose length is expected to take `n` bytes (1–5); returns the content
+   * start, to pass to `closeSized` with the same `n`.
+   */
+  openSized(t: number, n: number): number {
+    this.ensure(1 + n);
+    this.buf[this.pos] = t;
+    this.pos += 1 + n;
+    return this.pos;
+  }
+
+  /**
+   * Ends a value started by `openSized(…, n)` at `start`: writes its length,
+   * moving the content only when the length takes other than `n` bytes.
+   */
+  closeSized(start: number, n: number): void {
+    const len = this.pos - start;
+    const size = varintSize(len);
+    if (size !== n) {
+      const shift = size - n;
+      if (shift > 0) this.ensure(shift);
+      this.buf.copyWithin(start + shift, start, this.pos);
+      this.pos += shift;
+      start += shift;
+    }
+    const buf = this.buf;
+    let p = start - size, v = len;
+    while (v >= 0x80) {
+      buf[p++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buf[p] = v;
+  }
+
+  /**
    * Starts a length-delimited value: reserves one length byte and returns the
    * content start, to pass to `ldelim`.
    */

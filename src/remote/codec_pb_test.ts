@@ -145,3 +145,22 @@ Deno.test("PbReader: malformed input", async (t) => {
     assertEquals(r.string(), "\ufeffab");
   });
 });
+
+Deno.test("PbWriter.openSized/closeSized give open/ldelim's bytes whatever length room was guessed (property)", () => {
+  fc.assert(
+    fc.property(fc.nat(40_000), fc.integer({ min: 1, max: 5 }), (len, n) => {
+      const content = new Uint8Array(len).map((_, i) => i * 7);
+      const a = new PbWriter(8), b = new PbWriter(8);
+      a.uint32(1);
+      b.uint32(1);
+      const s1 = a.open(10);
+      a.raw(content);
+      a.ldelim(s1);
+      const s2 = b.openSized(10, n);
+      b.raw(content);
+      b.closeSized(s2, n);
+      assertEquals(hex(b.finish(false)), hex(a.finish(false)));
+    }),
+    { numRuns: 300 },
+  );
+});

@@ -24,7 +24,7 @@ import type { Labels } from "../model/labels.ts";
 import { type MetricKind, type MetricMetadata, MetricTypeCode } from "../model/metadata.ts";
 import type { WriteBatch } from "./codec_batch.ts";
 import { type HistogramItem, readHistogram, writeHistogram } from "./codec_histogram.ts";
-import { PbReader, PbWriter, tag, writerFor, WT } from "./codec_pb.ts";
+import { PbReader, PbWriter, tag, varintSize, writerFor, WT } from "./codec_pb.ts";
 import type {
   DecodedExemplar,
   DecodedSeries,
@@ -133,29 +133,29 @@ export function encodeWriteRequest(batch: WriteBatch, opts: EncodeOptions = {}):
   const { order, starts } = batch.groupBySeries();
   const hg = batch.histogramCount > 0 ? batch.groupHistograms() : null;
   const eg = batch.exemplarCount > 0 ? batch.groupExemplars() : null;
-  const { ts, values, stale, series } = batch;
+  const { series } = batch;
   for (let s = 0; s < series.length; s++) {
-    const tsStart = w.open(T.TIMESERIES);
     const labels = series[s];
-    if (labelCache) labelCache.write(w, labels, writeSeriesLabels);
-    else writeLabels(w, T.LABELS, labels);
-    const end = starts[s + 1];
-    for (let k = starts[s]; k < end; k++) {
-      const i = order[k];
-      w.ensure(24);
-      const buf = w.buf;
-      // Sample: tag, length (always < 128), value, timestamp.
-      buf[w.pos] = T.SAMPLES;
-      const start = w.pos + 2;
-      buf[start - 1] = 0;
-      buf[start] = T.SAMPLE_VALUE;
-      w.pos = start + 1;
-      if (stale[i] === 1) w.staleNaN();
-      else w.double(values[i]);
-      w.buf[w.pos++] = T.SAMPLE_TIMESTAMP;
-      w.int64(ts[i]);
-      w.buf[start - 1] = w.pos - start;
+    const from = starts[s], to = starts[s + 1];
+    if (
+      labelCache !== undefined && (eg === null || eg.starts[s] === eg.starts[s + 1]) &&
+      (hg === null || hg.starts[s] === hg.starts[s + 1])
+    ) {
+      // Samples only, labels cached: the room for the length is sized from the block and the
+      // sample count (a sample takes 18 bytes with a timestamp from 1970 to 2109), so the
+      // TimeSeries is mostly written in place, not moved when its length takes two bytes.
+      const block = labelCache.block(labels, writeSeriesLabels);
+      const n = varintSize(block.length + (to - from) * 18);
+      const start = w.openSized(T.TIMESERIES, n);
+      w.raw(block);
+      writeSamples(w, batch, order, from, to);
+      w.closeSized(start, n);
+      continue;
     }
+    const tsStart = w.open(T.TIMESERIES);
+    if (labelCache) w.raw(labelCache.block(labels, writeSeriesLabels));
+    else writeLabels(w, T.LABELS, labels);
+    writeSamples(w, batch, order, from, to);
     if (eg) {
       exRange.order = eg.order;
       exRange.from = eg.starts[s];
@@ -178,6 +178,36 @@ export function encodeWriteRequest(batch: WriteBatch, opts: EncodeOptions = {}):
     w.ldelim(tsStart);
   }
   return w.finish(copy);
+}
+
+/**
+ * Writes the `TimeSeries.samples` of the batch's samples `order[from..to)`:
+ * each 12 bytes and its timestamp's varint.
+ */
+function writeSamples(
+  w: PbWriter,
+  batch: WriteBatch,
+  order: Uint32Array,
+  from: number,
+  to: number,
+): void {
+  const { ts, values, stale } = batch;
+  for (let k = from; k < to; k++) {
+    const i = order[k];
+    w.ensure(24);
+    const buf = w.buf;
+    // Sample: tag, length (always < 128), value, timestamp.
+    buf[w.pos] = T.SAMPLES;
+    const start = w.pos + 2;
+    buf[start - 1] = 0;
+    buf[start] = T.SAMPLE_VALUE;
+    w.pos = start + 1;
+    if (stale[i] === 1) w.staleNaN();
+    else w.double(values[i]);
+    w.buf[w.pos++] = T.SAMPLE_TIMESTAMP;
+    w.int64(ts[i]);
+    w.buf[start - 1] = w.pos - start;
+  }
 }
 
 /** A range of exemplar indices of one series (scratch, to avoid an object per call). */

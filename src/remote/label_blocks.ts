@@ -14,7 +14,7 @@
  */
 
 import type { Labels } from "../model/labels.ts";
-import type { PbWriter } from "./codec_pb.ts";
+import { PbWriter } from "./codec_pb.ts";
 
 /** The initial slab size, and the step it grows by. */
 const STEP = 1 << 16;
@@ -27,6 +27,7 @@ export class LabelBlocks {
   #at = new WeakMap<Labels, Uint8Array>();
   readonly #live: () => Iterable<Labels | null>;
   #compactions = 0;
+  readonly #scratch = new PbWriter(256);
 
   /**
    * @param live the label sets worth keeping when the slab is compacted (any
@@ -52,27 +53,27 @@ export class LabelBlocks {
   }
 
   /**
-   * Writes the block of `labels` into `w`: copied from the slab, or encoded
-   * by `encode` (which writes it into `w`) and kept.
+   * The block of `labels` (a view into the slab, valid until the next call):
+   * kept, or encoded by `encode` and kept.
    */
-  write(w: PbWriter, labels: Labels, encode: (w: PbWriter, labels: Labels) => void): void {
+  block(labels: Labels, encode: (w: PbWriter, labels: Labels) => void): Uint8Array {
     const block = this.#at.get(labels);
-    if (block !== undefined) {
-      w.raw(block);
-      return;
-    }
-    const start = w.pos;
+    if (block !== undefined) return block;
+    const w = this.#scratch;
+    w.pos = 0;
     encode(w, labels);
-    this.#store(labels, w.buf, start, w.pos - start);
+    return this.#store(labels, w.buf, 0, w.pos);
   }
 
-  #store(labels: Labels, src: Uint8Array, from: number, len: number): void {
+  #store(labels: Labels, src: Uint8Array, from: number, len: number): Uint8Array {
     if (this.#used + len > this.#slab.length) this.#makeRoom(len);
     const at = this.#used;
     const slab = this.#slab;
     slab.set(src.subarray(from, from + len), at);
     this.#used = at + len;
-    this.#at.set(labels, slab.subarray(at, at + len));
+    const block = slab.subarray(at, at + len);
+    this.#at.set(labels, block);
+    return block;
   }
 
   /** Copies the live blocks into a new slab, 1.5 times their size and `need`. */

@@ -23,14 +23,14 @@ const text = (w: PbWriter) => new TextDecoder().decode(w.buf.subarray(0, w.pos))
 const series = (i: number) =>
   Labels.fromObject({ __name__: "m", i: String(i), pad: "p".repeat(200) });
 
-Deno.test("LabelBlocks encodes a label set once and copies it after", () => {
+Deno.test("LabelBlocks encodes a label set once and hands out the kept block after", () => {
   const live: Labels[] = [series(1), series(2)];
   const blocks = new LabelBlocks(() => live);
   const { encode, calls } = encoder();
   const w = new PbWriter(16);
-  blocks.write(w, live[0], encode);
-  blocks.write(w, live[1], encode);
-  blocks.write(w, live[0], encode);
+  w.raw(blocks.block(live[0], encode));
+  w.raw(blocks.block(live[1], encode));
+  w.raw(blocks.block(live[0], encode));
   assertEquals(calls(), 2);
   const one = `__name__=m;i=1;pad=${"p".repeat(200)};`, two = one.replace("i=1", "i=2");
   assertEquals(text(w), one + two + one);
@@ -44,10 +44,10 @@ Deno.test("LabelBlocks compacts to the live label sets when the slab is full, an
   // 10 rounds of 300 fresh series (~230 B each): far more than the first 64 KiB slab.
   for (let round = 0; round < 10; round++) {
     live = Array.from({ length: 300 }, (_, k) => series(round * 1000 + k));
-    for (const l of live) blocks.write(w, l, encode);
+    for (const l of live) w.raw(blocks.block(l, encode));
     const before = calls();
     w.reset();
-    for (const l of live) blocks.write(w, l, encode);
+    for (const l of live) w.raw(blocks.block(l, encode));
     let want = "";
     for (const l of live) {
       let s = "";
@@ -70,13 +70,13 @@ Deno.test("LabelBlocks re-encodes a label set whose block a compaction dropped",
   const blocks = new LabelBlocks(() => live);
   const { encode, calls } = encoder();
   const w = new PbWriter();
-  blocks.write(w, dead, encode);
+  w.raw(blocks.block(dead, encode));
   live = Array.from({ length: 400 }, (_, k) => series(k));
-  for (const l of live) blocks.write(w, l, encode); // compacts: `dead` is no longer live
+  for (const l of live) w.raw(blocks.block(l, encode)); // compacts: `dead` is no longer live
   assert(blocks.compactions > 0);
   const n = calls();
   w.reset();
-  blocks.write(w, dead, encode);
+  w.raw(blocks.block(dead, encode));
   assertEquals(calls(), n + 1);
   assert(text(w).startsWith("__name__=m;i=-1;"));
 });

@@ -23,7 +23,7 @@
 
 import { concatBytes } from "../util/body.ts";
 import type { ResolvedScrapeConfig, ScrapeProtocol } from "../config/types.ts";
-import { BodyDecoder } from "./textparse/decode.ts";
+import { BodyDecoder, decodeBody } from "./textparse/decode.ts";
 
 export { decodeBody } from "./textparse/decode.ts";
 
@@ -299,26 +299,26 @@ export async function readBody(
   opts: ReadBodyOptions,
 ): Promise<Uint8Array | string> {
   const max = opts.max ?? MAX_BODY_BYTES;
+  if (res.body === null) return opts.text ? "" : EMPTY;
+  if (opts.text && !opts.gunzip) {
+    let byob: ReadableStreamBYOBReader | null = null;
+    try {
+      byob = res.body.getReader({ mode: "byob" });
+    } catch {
+      // Not a byte stream (a Response built in a test, say): chunks as they come.
+    }
+    if (byob !== null) return readTextInto(byob, opts, max);
+  }
   const text = opts.text ? new BodyDecoder() : null;
-  if (res.body === null) return text ? "" : EMPTY;
   const stream = opts.gunzip ? res.body.pipeThrough(new DecompressionStream("gzip")) : res.body;
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
-  let total = 0;
-  let large = opts.large;
+  const check = new BodyCheck(opts, max);
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      total += value.byteLength;
-      if (opts.limit > 0 && total >= opts.limit && opts.limit <= max) {
-        throw new BodySizeLimitError(opts.limit);
-      }
-      if (total > max) throw new BodySizeLimitError(max, { hard: true });
-      if (large !== undefined && total > large.bytes) {
-        await large.wait();
-        large = undefined;
-      }
+      await check.add(value.byteLength);
       if (text !== null) text.push(value);
       else chunks.push(value);
     }
@@ -328,7 +328,104 @@ export async function readBody(
   }
   if (text !== null) return text.end();
   if (chunks.length === 1) return chunks[0];
-  return concatBytes(chunks, total);
+  return concatBytes(chunks, check.total);
+}
+
+/** Counts a body's bytes as they arrive and applies `limit`, `max` and the large-body wait. */
+class BodyCheck {
+  total = 0;
+  #large: ReadBodyOptions["large"];
+  constructor(readonly opts: ReadBodyOptions, readonly max: number) {
+    this.#large = opts.large;
+  }
+
+  /** @throws {BodySizeLimitError} */
+  async add(n: number): Promise<void> {
+    const total = this.total += n;
+    const { limit } = this.opts;
+    if (limit > 0 && total >= limit && limit <= this.max) throw new BodySizeLimitError(limit);
+    if (total > this.max) throw new BodySizeLimitError(this.max, { hard: true });
+    const large = this.#large;
+    if (large !== undefined && total > large.bytes) {
+      this.#large = undefined;
+      await large.wait();
+    }
+  }
+}
+
+/**
+ * Buffers that text bodies are read into (BYOB), kept for later scrapes: a
+ * scrape's body then costs no new memory outside V8's heap. Fresh buffers
+ * for every chunk, as a default reader gets them, add up between V8's
+ * young-generation collections and start full (mark-compact) collections of
+ * the whole heap; on the bench's M workload that was most of them.
+ */
+const bodyBuffers: Uint8Array[] = [];
+/** Buffers kept in `bodyBuffers` at most (scrapes reading at the same moment). */
+const BODY_BUFFERS_KEPT = 8;
+/** Size of a new body buffer; it doubles as a body needs, up to {@link BODY_BUFFER_MAX}. */
+const BODY_BUFFER_FIRST = 256 * 1024;
+/** Past this, a body is read in fresh pieces and decoded by `BodyDecoder` (never kept). */
+const BODY_BUFFER_MAX = 4 * 1024 * 1024;
+
+/** `readBody` with `text` over a byte stream: read into a kept buffer, then decoded. */
+async function readTextInto(
+  reader: ReadableStreamBYOBReader,
+  opts: ReadBodyOptions,
+  max: number,
+): Promise<string> {
+  let buf = bodyBuffers.pop() ?? new Uint8Array(BODY_BUFFER_FIRST);
+  let len = 0;
+  // Past BODY_BUFFER_MAX: the pieces go to a BodyDecoder and `buf` is done with.
+  let decoder: BodyDecoder | null = null;
+  const check = new BodyCheck(opts, max);
+  try {
+    for (;;) {
+      if (len === buf.length && decoder === null) {
+        if (buf.length < BODY_BUFFER_MAX) {
+          const next = new Uint8Array(buf.length * 2);
+          next.set(buf);
+          release(buf);
+          buf = next;
+        } else {
+          decoder = new BodyDecoder();
+          decoder.push(buf.slice(0, len));
+        }
+      }
+      const into = decoder === null ? buf.subarray(len) : new Uint8Array(BODY_BUFFER_FIRST);
+      const { done, value } = await reader.read(into);
+      // The buffer read into was handed over to the stream; `value` views it again.
+      if (decoder === null && value !== undefined) buf = new Uint8Array(value.buffer);
+      if (done) break;
+      await check.add(value.byteLength);
+      if (decoder !== null) decoder.push(value);
+      else len += value.byteLength;
+    }
+  } catch (e) {
+    await reader.cancel().catch(() => {});
+    release(buf);
+    throw e;
+  }
+  try {
+    return decoder !== null ? decoder.end() : decodeBody(buf.subarray(0, len));
+  } finally {
+    release(buf);
+  }
+}
+
+/** How many body buffers are kept for later reads (for tests). */
+export function keptBodyBuffers(): number {
+  return bodyBuffers.length;
+}
+
+/** Keeps a body buffer for later reads (unless the stream still holds it, or enough are kept). */
+function release(buf: Uint8Array): void {
+  if (
+    buf.byteLength > 0 && buf.byteLength <= BODY_BUFFER_MAX &&
+    bodyBuffers.length < BODY_BUFFERS_KEPT && !bodyBuffers.includes(buf)
+  ) {
+    bodyBuffers.push(buf);
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 
 import fc from "fast-check";
 import { assert, assertEquals, assertRejects } from "../testing/assert.ts";
-import { BodySizeLimitError, MAX_BODY_BYTES, readBody } from "./http.ts";
+import { BodySizeLimitError, keptBodyBuffers, MAX_BODY_BYTES, readBody } from "./http.ts";
 import { LargeBodyGate } from "./largebody.ts";
 import { BodyDecoder, decodeBody } from "./textparse/decode.ts";
 
@@ -21,6 +21,24 @@ function streamed(chunks: Uint8Array[]): { res: Response; pulled: () => number }
     },
   }, { highWaterMark: 0 });
   return { res: new Response(body), pulled: () => i };
+}
+
+/** A response whose body is a byte stream of `chunks`, as fetch gives (read BYOB). */
+function byteStreamed(chunks: Uint8Array[]): Response {
+  let i = 0;
+  const body = new ReadableStream({
+    type: "bytes",
+    pull(c) {
+      while (i < chunks.length && chunks[i].length === 0) i++; // a byte stream takes no empty chunk
+      if (i < chunks.length) {
+        c.enqueue(chunks[i++].slice());
+        return;
+      }
+      c.close();
+      c.byobRequest?.respond(0); // a pending BYOB read ends with the stream
+    },
+  });
+  return new Response(body);
 }
 
 /** `b` cut at `cuts` (positions, any order). */
@@ -87,6 +105,83 @@ Deno.test("readBody text: the decoded text, limits as for bytes", async () => {
     BodySizeLimitError,
   );
   assertEquals(await readBody(new Response(null), { limit: 0, gunzip: false, text: true }), "");
+});
+
+Deno.test("readBody text over a byte stream: read into kept buffers, any chunking gives decodeBody's text (property)", async () => {
+  const piece = fc.oneof(
+    fc.string({ unit: "grapheme", maxLength: 30 }).map((s) => new TextEncoder().encode(s)),
+    fc.uint8Array({ maxLength: 8 }),
+    fc.constant(new Uint8Array(300_000).fill(0x61)), // grows the first buffer
+  );
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(piece, { maxLength: 12 }),
+      fc.array(fc.nat(), { maxLength: 6 }),
+      async (pieces, cuts) => {
+        const b = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const p of pieces) {
+          b.set(p, at);
+          at += p.length;
+        }
+        const got = await readBody(byteStreamed(cut(b, cuts)), {
+          limit: 0,
+          gunzip: false,
+          text: true,
+        });
+        assert(got === decodeBody(b), "same text");
+      },
+    ),
+    { numRuns: 150 },
+  );
+  assert(keptBodyBuffers() > 0, "buffers kept for the next reads");
+
+  // Past 4 MiB the rest is read in pieces and decoded as it comes: still the same text.
+  const unit = new TextEncoder().encode("温度 🌍 a\n");
+  const big = new Uint8Array(6 * 1024 * 1024 + 3);
+  for (let i = 0; i < big.length; i++) big[i] = unit[i % unit.length];
+  const chunks = cut(big, Array.from({ length: 90 }, (_, i) => i * 70_001));
+  const text = await readBody(byteStreamed(chunks), { limit: 0, gunzip: false, text: true });
+  assert(text === decodeBody(big));
+  // Limits apply as for the other reader, and a failed read leaves the kept buffers sound.
+  await assertRejects(
+    () => readBody(byteStreamed(chunks), { limit: 1_000_000, gunzip: false, text: true }),
+    BodySizeLimitError,
+  );
+  assertEquals(
+    await readBody(byteStreamed([new TextEncoder().encode("a 1\n")]), {
+      limit: 0,
+      gunzip: false,
+      text: true,
+    }),
+    "a 1\n",
+  );
+});
+
+Deno.test("readBody text: scrapes reading at once over fetch each get their own body, however the kept buffers go round", async () => {
+  const bodyOf = (k: number) => `m{k="${k}"} ${"x".repeat(1000 + k * 37_111)}\n`.repeat(3);
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => new Response(bodyOf(Number(new URL(req.url).pathname.slice(1)))),
+  );
+  try {
+    for (let round = 0; round < 3; round++) {
+      const ks = Array.from({ length: 12 }, (_, i) => i + round * 5);
+      const got = await Promise.all(ks.map(async (k) => {
+        const res = await fetch(`http://127.0.0.1:${server.addr.port}/${k}`);
+        const limit = k % 7 === 3 ? 5000 : 0; // some fail part-way
+        try {
+          return await readBody(res, { limit, gunzip: false, text: true });
+        } catch (e) {
+          assert(e instanceof BodySizeLimitError);
+          return "limit";
+        }
+      }));
+      ks.forEach((k, i) => assertEquals(got[i], k % 7 === 3 ? "limit" : bodyOf(k), `body ${k}`));
+    }
+  } finally {
+    await server.shutdown();
+  }
 });
 
 Deno.test("readBody: without body_size_limit, more than the most a string holds fails at once", async () => {

@@ -3,7 +3,7 @@
  * everything to the debug receiver that `deno task start` runs beside it.
  *
  * Run it with `deno task start`, or on its own with
- * `deno run --allow-net --allow-read --allow-write main.ts config.example.ts`.
+ * `deno run --v8-flags=--max-semi-space-size=8 --allow-net --allow-read --allow-write main.ts config.example.ts`.
  * Type-check it with `deno check config.example.ts`: a misspelt field or a
  * bad duration such as "15 s" is a compile error.
  */

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { V8_FLAGS_ARG } from "../src/cli/v8_flags.ts";
 import { Metrics } from "./promtext.ts";
 
 /** What an agent needs to start. */
@@ -101,6 +102,8 @@ export const ferry: Agent = {
       "--allow-read",
       "--allow-write",
       ...(ctx.inspect ? [`--inspect=${ctx.inspect}`] : []),
+      // The V8 flags README.md runs ferry with, unless an A/B run sets its own.
+      ...(denoArgs().some((a) => a.startsWith("--v8-flags")) ? [] : [V8_FLAGS_ARG]),
       ...denoArgs(),
       `${ctx.repo}/main.ts`,
       `--config.file=${ctx.config}`,

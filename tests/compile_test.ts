@@ -121,6 +121,7 @@ Deno.test("compile --dry-run: generic binary — command line, narrow permission
     for (
       const f of [
         "--no-prompt",
+        "--v8-flags=--max-semi-space-size=8 ", // baked into the binary (src/cli/v8_flags.ts)
         "--allow-net ",
         "--allow-read ",
         "--allow-write=data-agent/ ",

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { V8_FLAGS_ARG } from "../src/cli/v8_flags.ts";
+
 export const ROOT = new URL("../", import.meta.url).pathname;
 export const IN_CI = Deno.env.get("CI") === "true";
 
@@ -156,9 +158,12 @@ export function metricValue(exposition: string, series: string): number | undefi
   return undefined;
 }
 
-/** The `deno run` arguments that run ferry's main.ts (of `root`) with net, read and write permissions. */
+/**
+ * The `deno run` arguments that run ferry's main.ts (of `root`) with net, read and write
+ * permissions and the V8 flags README.md gives.
+ */
 export function agentCommand(root = ROOT): string[] {
-  return ["run", "--allow-net", "--allow-read", "--allow-write", `${root}main.ts`];
+  return ["run", V8_FLAGS_ARG, "--allow-net", "--allow-read", "--allow-write", `${root}main.ts`];
 }
 
 /** Starts ferry (`main.ts` of `root`, run from there) with `args`. */

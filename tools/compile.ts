@@ -41,6 +41,7 @@ import { parsePrometheusYaml } from "../src/config/prometheus.ts";
 import { resolveConfig } from "../src/config/resolve.ts";
 import { type FlagSpec, parseFlags, print, printErr, usage, UsageError } from "../src/cli/flags.ts";
 import { computePermissions, permissionFlags, type Permissions } from "../src/cli/permissions.ts";
+import { V8_FLAGS_ARG } from "../src/cli/v8_flags.ts";
 
 /** The targets `deno compile` supports, in `--target all` order. */
 export const TARGETS: readonly string[] = [
@@ -229,6 +230,7 @@ export async function planBuild(opts: PlanOptions): Promise<BuildPlan> {
         "--config",
         configPath,
         "--no-prompt",
+        V8_FLAGS_ARG,
         ...perms,
         "--target",
         target,

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../src/config/load.ts";
 import { print, printErr } from "../src/cli/flags.ts";
 import { computePermissions, permissionFlags } from "../src/cli/permissions.ts";
+import { V8_FLAGS_ARG } from "../src/cli/v8_flags.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CONFIG = "config.example.ts";
@@ -32,6 +33,7 @@ export async function agentArgs(extra: string[] = []): Promise<string[]> {
   return [
     "run",
     "--no-prompt",
+    V8_FLAGS_ARG,
     ...permissionFlags(perms),
     "main.ts",
     CONFIG,

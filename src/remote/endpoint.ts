@@ -469,7 +469,7 @@ export class RemoteEndpoint {
       while (!signal.aborted) {
         try {
           this.#readerWaiting = true;
-          const chunks = this.#deps.source.tail(pos, signal, { cursor: this.name });
+          const chunks = this.#deps.source.tail(pos, signal, { cursor: this.name, lend: true });
           for await (const chunk of chunks) {
             this.#readerWaiting = false;
             this.#chunksRead++;

@@ -26,6 +26,7 @@ import {
   type DeliveryCursor,
   type ExemplarSample,
   type HistogramSample,
+  type SampleColumns,
   type SeriesRef,
   type TailOptions,
   type WalChunk,
@@ -1131,7 +1132,9 @@ export class AgentDb implements Appendable, WalSource {
       ? null
       : { name: opts.cursor, yielded: from, held: null };
     if (state !== null) this.#tails.add(state);
-    const out = new SampleBuffer(4096);
+    let out = new SampleBuffer(4096);
+    // With `lend`, the buffer handed out last: filled again once the reader asked for more.
+    let lent = opts.lend ? new SampleBuffer(4096) : null;
     let histograms: HistogramSample[] = [];
     let exemplars: ExemplarSample[] = [];
     /** Samples, histograms and exemplars read and not handed out yet. */
@@ -1149,8 +1152,17 @@ export class AgentDb implements Appendable, WalSource {
       return comparePositions(c.position, here) > 0 ? c.position : null;
     };
     const handOut = (end: WalPosition): WalChunk => {
-      const chunk = { samples: out.take(), histograms, exemplars, end };
-      out.reset();
+      let samples: SampleColumns;
+      if (lent === null) {
+        samples = out.take();
+        out.reset();
+      } else {
+        samples = out;
+        out = lent;
+        out.reset();
+        lent = samples as SampleBuffer;
+      }
+      const chunk = { samples, histograms, exemplars, end };
       histograms = [];
       exemplars = [];
       if (state !== null) {

@@ -4,7 +4,7 @@ import { Labels } from "../model/labels.ts";
 import { Registry } from "../metrics/registry.ts";
 import { noiseFraction } from "../testing/prng.ts";
 import { AgentDb, type AgentDbOptions } from "./agentdb.ts";
-import { comparePositions, type WalChunk, type WalPosition } from "./types.ts";
+import { comparePositions, type TailOptions, type WalChunk, type WalPosition } from "./types.ts";
 import { RecordReader } from "./wal/reader.ts";
 import { RecordType } from "./wal/record.ts";
 import { WalWriteError } from "./wal/writer.ts";
@@ -54,13 +54,14 @@ async function collect(
   from: WalPosition,
   want: number,
   ms = 5000,
+  opts: TailOptions = {},
 ): Promise<{ flat: Flat; chunks: WalChunk[] }> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), ms);
   const flat: Flat = { refs: [], ts: [], values: [], stale: [] };
   const chunks: WalChunk[] = [];
   try {
-    for await (const c of db.tail(from, ac.signal)) {
+    for await (const c of db.tail(from, ac.signal, opts)) {
       chunks.push(c);
       const s = c.samples;
       for (let i = 0; i < s.length; i++) {
@@ -415,6 +416,12 @@ Deno.test("AgentDb.tail() yields exactly what was committed, in order, across ro
       }
       const rest = await collect(db, mid.end, want.refs.length - before);
       assertEquals(rest.flat.refs, want.refs.slice(before));
+      // Lent samples (what the remote endpoint reads with): the same content, in two buffers
+      // that take turns, each valid until the next chunk is asked for.
+      const lent = await collect(db, from, want.refs.length, 5000, { lend: true });
+      assertEquals(lent.flat, flat);
+      ok(lent.chunks.length > 2);
+      assertEquals(new Set(lent.chunks.map((c) => c.samples)).size, 2);
     } finally {
       await db.close();
     }

@@ -133,6 +133,12 @@ export interface TailOptions {
    * to it, and what it had already handed out is not counted as dropped.
    */
   cursor?: string;
+  /**
+   * Lend each chunk's `samples` instead of giving a copy: they stay valid
+   * until the iterator is asked for the next chunk, and are then reused.
+   * For a reader that copies what it keeps before asking for more.
+   */
+  lend?: boolean;
 }
 
 /** The WAL as remote write sees it. */

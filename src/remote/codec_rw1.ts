@@ -180,32 +180,40 @@ export function encodeWriteRequest(batch: WriteBatch, opts: EncodeOptions = {}):
   return w.finish(copy);
 }
 
+/** `Sample.start_timestamp` (RW 2.0 only). */
+const SAMPLE_START = tag(3, WT.VARINT);
+
 /**
- * Writes the `TimeSeries.samples` of the batch's samples `order[from..to)`:
- * each 12 bytes and its timestamp's varint.
+ * Writes the `TimeSeries.samples` (field 2 in RW 1.0 and 2.0 alike) of the
+ * batch's samples `order[from..to)`: value and timestamp, 12 bytes and the
+ * timestamp's varint; with `withStart` (RW 2.0) also a known start time.
  */
-function writeSamples(
+export function writeSamples(
   w: PbWriter,
   batch: WriteBatch,
   order: Uint32Array,
   from: number,
   to: number,
+  withStart = false,
 ): void {
-  const { ts, values, stale } = batch;
+  const { ts, values, stale, st } = batch;
   for (let k = from; k < to; k++) {
     const i = order[k];
-    w.ensure(24);
+    w.ensure(34);
     const buf = w.buf;
-    // Sample: tag, length (always < 128), value, timestamp.
+    // Sample: tag, length (always < 128), value, timestamp[, start timestamp].
     buf[w.pos] = T.SAMPLES;
     const start = w.pos + 2;
-    buf[start - 1] = 0;
     buf[start] = T.SAMPLE_VALUE;
     w.pos = start + 1;
     if (stale[i] === 1) w.staleNaN();
     else w.double(values[i]);
     w.buf[w.pos++] = T.SAMPLE_TIMESTAMP;
     w.int64(ts[i]);
+    if (withStart && st[i] !== 0) {
+      w.buf[w.pos++] = SAMPLE_START;
+      w.int64(st[i]);
+    }
     w.buf[start - 1] = w.pos - start;
   }
 }

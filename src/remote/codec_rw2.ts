@@ -37,6 +37,7 @@ import {
   type ExemplarRange,
   KIND_BY_CODE,
   readSample,
+  writeSamples,
 } from "./codec_rw1.ts";
 import { labelIdsOf, type MetadataRefs, RequestSymbols } from "./codec_symbols.ts";
 import type {
@@ -50,13 +51,10 @@ const T = {
   SYMBOLS: tag(4, WT.LEN),
   TIMESERIES: tag(5, WT.LEN),
   LABELS_REFS: tag(1, WT.LEN),
-  SAMPLES: tag(2, WT.LEN),
+  // TimeSeries.samples (2) and the Sample message: written by codec_rw1.ts's writeSamples.
   HISTOGRAMS: tag(3, WT.LEN),
   EXEMPLARS: tag(4, WT.LEN),
   METADATA: tag(5, WT.LEN),
-  SAMPLE_VALUE: tag(1, WT.I64),
-  SAMPLE_TIMESTAMP: tag(2, WT.VARINT),
-  SAMPLE_START: tag(3, WT.VARINT),
   EXEMPLAR_REFS: tag(1, WT.LEN),
   EXEMPLAR_VALUE: tag(2, WT.I64),
   EXEMPLAR_TIMESTAMP: tag(3, WT.VARINT),
@@ -157,7 +155,7 @@ export function encodeWriteRequestV2(batch: WriteBatch, opts: EncodeOptions = {}
   const { order, starts } = batch.groupBySeries();
   const hg = batch.histogramCount > 0 ? batch.groupHistograms() : null;
   const eg = batch.exemplarCount > 0 ? batch.groupExemplars() : null;
-  const { ts, values, stale, st, series, keys } = batch;
+  const { series, keys } = batch;
   for (let s = 0; s < series.length; s++) {
     const ids = labelIdsOf(series[s]);
     const m = metadataOf?.(keys[s]);
@@ -169,26 +167,7 @@ export function encodeWriteRequestV2(batch: WriteBatch, opts: EncodeOptions = {}
       // Float samples (or exemplars alone).
       const tsStart = w.open(T.TIMESERIES);
       writeLabelRefs(w, T.LABELS_REFS, ids);
-      for (let k = fFrom; k < fTo; k++) {
-        const i = order[k];
-        w.ensure(34);
-        const buf = w.buf;
-        // Sample: tag, length (always < 128), value, timestamp, start timestamp.
-        buf[w.pos] = T.SAMPLES;
-        const start = w.pos + 2;
-        buf[start] = T.SAMPLE_VALUE;
-        w.pos = start + 1;
-        if (stale[i] === 1) w.staleNaN();
-        else w.double(values[i]);
-        w.buf[w.pos++] = T.SAMPLE_TIMESTAMP;
-        w.int64(ts[i]);
-        const sti = st[i];
-        if (sti !== 0) {
-          w.buf[w.pos++] = T.SAMPLE_START;
-          w.int64(sti);
-        }
-        w.buf[start - 1] = w.pos - start;
-      }
+      writeSamples(w, batch, order, fFrom, fTo, true);
       if (eg) {
         exRange.order = eg.order;
         exRange.from = eFrom;

@@ -62,14 +62,15 @@ export class LabelBlocks {
     const w = this.#scratch;
     w.pos = 0;
     encode(w, labels);
-    return this.#store(labels, w.buf, 0, w.pos);
+    return this.#store(labels, w.buf.subarray(0, w.pos));
   }
 
-  #store(labels: Labels, src: Uint8Array, from: number, len: number): Uint8Array {
+  #store(labels: Labels, src: Uint8Array): Uint8Array {
+    const len = src.length;
     if (this.#used + len > this.#slab.length) this.#makeRoom(len);
     const at = this.#used;
     const slab = this.#slab;
-    slab.set(src.subarray(from, from + len), at);
+    slab.set(src, at);
     this.#used = at + len;
     const block = slab.subarray(at, at + len);
     this.#at.set(labels, block);

@@ -1155,13 +1155,13 @@ export class AgentDb implements Appendable, WalSource {
       let samples: SampleColumns;
       if (lent === null) {
         samples = out.take();
-        out.reset();
       } else {
-        samples = out;
+        const full = out;
         out = lent;
-        out.reset();
-        lent = samples as SampleBuffer;
+        lent = full;
+        samples = full;
       }
+      out.reset();
       const chunk = { samples, histograms, exemplars, end };
       histograms = [];
       exemplars = [];

@@ -69,7 +69,8 @@ import { Labels, METRIC_NAME } from "../../model/labels.ts";
 import { ParseError, TooManyLabelsError } from "./errors.ts";
 import { formatOpenMetricsFloat, goFloatError, POW10, tryParseGoFloat } from "./float.ts";
 import type { EntryKind, Exemplar, MetricType, Parser } from "./mod.ts";
-import { detach, unescapeLabelValue } from "./prom.ts";
+import { detach } from "../../model/intern.ts";
+import { unescapeLabelValue } from "./prom.ts";
 import { sortedOrder } from "./labelsort.ts";
 
 export { ParseError };

@@ -931,5 +931,3 @@ function unescape(v: string, quotes: boolean): string {
   }
   return detach(from === 0 ? v : out + v.slice(from));
 }
-
-export { detach };

@@ -66,7 +66,7 @@ import { ParseError, TooManyLabelsError } from "./errors.ts";
 import { formatOpenMetricsFloat } from "./float.ts";
 import type { EntryKind, Exemplar, MetricType, Parser } from "./mod.ts";
 import { EXEMPLAR_MAX_LABEL_SET_LENGTH } from "./openmetrics.ts";
-import { detach } from "./prom.ts";
+import { detach } from "../../model/intern.ts";
 import { ProtoReader, WIRE_I64, WIRE_LEN, WIRE_VARINT } from "./protowire.ts";
 import { sortedOrder } from "./labelsort.ts";
 

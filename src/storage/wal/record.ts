@@ -551,8 +551,8 @@ export class RecordEncoder {
   }
 
   /**
-   * A type 10 record (see the module doc), or type 9 when the samples would
-   * take more than `MAX_PACKED_BYTES` unpacked.
+   * A type 10 record (see the module doc); at most `PACK_MAX_SAMPLES`
+   * samples, so the body stays within `MAX_PACKED_BYTES`.
    */
   #samplesPacked(cols: SampleColumns): void {
     const ctl = this.#ctl;
@@ -565,10 +565,6 @@ export class RecordEncoder {
     const control = ctl.len;
     ctl.raw(val.bytes());
     const body = ctl.bytes();
-    if (body.length > MAX_PACKED_BYTES) {
-      this.#samplesCompact(cols);
-      return;
-    }
     const packed = deflateRawSync(body, { level: PACK_LEVEL });
     const w = this.#w;
     writeSamplesHeader(w, RecordType.SamplesPacked, cols, 0);

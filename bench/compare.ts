@@ -12,7 +12,13 @@
 import { type Agent, type AgentCounters, AGENTS, scrapeSelf } from "./agents.ts";
 import { farmConfig, sinkConfig, sinkLog, startNginx, targetAddress } from "./nginx.ts";
 import { type Metrics } from "./promtext.ts";
-import { type CpuProfile, Profiler, summarize, summarizeHeap } from "./profile.ts";
+import {
+  type CpuProfile,
+  Profiler,
+  summarize,
+  summarizeHeap,
+  summarizeSnapshot,
+} from "./profile.ts";
 import {
   dirBytes,
   machineCpu,
@@ -59,6 +65,7 @@ interface Options {
   keep: boolean;
   profile: boolean;
   heapProfile: boolean;
+  heapSnapshot: boolean;
 }
 
 const HELP = `usage: deno run -A bench/compare.ts [flags]
@@ -80,6 +87,8 @@ window after a warm-up, and prints one markdown table (JSON and the table go to 
                       figures of a profiled run are marked, and the profile saved in --out)
   --heap-profile      sample where ferry allocates over the window (V8's sampling heap profiler,
                       freed objects included), printed by function and saved as .heapprofile
+  --heap-snapshot     snapshot ferry's heap at the window's end: what is live, by constructor
+                      (shallow sizes), printed and saved as .heapsnapshot
   --out DIR           where results go (default bench/out)
   --keep              keep the temporary directory (configs, logs, data) for inspection
 `;
@@ -113,7 +122,7 @@ function parseOptions(args: string[]): Options | null {
     if (!a.startsWith("--")) throw new Error(`unexpected argument: ${a}`);
     const eq = a.indexOf("=");
     const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
-    if (["keep", "profile", "heap-profile", "help"].includes(name)) {
+    if (["keep", "profile", "heap-profile", "heap-snapshot", "help"].includes(name)) {
       bools.add(name);
     } else if (eq >= 0) {
       values.set(name, a.slice(eq + 1));
@@ -162,6 +171,7 @@ function parseOptions(args: string[]): Options | null {
     keep: bools.has("keep"),
     profile: bools.has("profile"),
     heapProfile: bools.has("heap-profile"),
+    heapSnapshot: bools.has("heap-snapshot"),
   };
 }
 
@@ -361,6 +371,9 @@ export interface RunResult {
   catchup?: Catchup;
   profile?: ReturnType<typeof summarize> & { file: string };
   heapProfile?: ReturnType<typeof summarizeHeap> & { file: string };
+  heapSnapshot?: ReturnType<typeof summarizeSnapshot> & { file: string };
+  /** ferry's V8 heap at the window's end (its `deno_memory_*` gauges), MiB. */
+  jsHeapMiB?: { total: number; used: number; external: number };
 }
 
 /** What VictoriaMetrics holds for the window: every sample of every scrape, or not. */
@@ -500,6 +513,7 @@ async function runAgent(ctx: RunContext, agent: Agent): Promise<RunResult> {
   await Deno.writeTextFile(config, promConfig(w, sinkUrl));
   const profile = ctx.opts.profile && agent.name === "ferry" && !catchup;
   const heapProfile = ctx.opts.heapProfile && agent.name === "ferry" && !catchup;
+  const heapSnapshot = ctx.opts.heapSnapshot && agent.name === "ferry" && !catchup;
   const proc = await start(
     agent.name,
     agent.command({
@@ -508,7 +522,7 @@ async function runAgent(ctx: RunContext, agent: Agent): Promise<RunResult> {
       listen: AGENT_ADDR,
       sinkUrl,
       repo: new URL("..", import.meta.url).pathname.replace(/\/$/, ""),
-      inspect: profile || heapProfile ? INSPECT_ADDR : undefined,
+      inspect: profile || heapProfile || heapSnapshot ? INSPECT_ADDR : undefined,
     }),
     { log: `${ctx.dir}/${tag}.log` },
   );
@@ -522,7 +536,12 @@ async function runAgent(ctx: RunContext, agent: Agent): Promise<RunResult> {
     }
     note(`${tag}: warm-up ${ctx.opts.warmupS}s`);
     await sleep(ctx.opts.warmupS * 1000);
-    return await measureSteady(ctx, agent, proc, sink!, { profile, heapProfile, dataDir });
+    return await measureSteady(ctx, agent, proc, sink!, {
+      profile,
+      heapProfile,
+      heapSnapshot,
+      dataDir,
+    });
   } finally {
     const code = await stop(proc);
     if (code === null) note(`${tag}: ${agent.name} did not stop, killed`);
@@ -584,12 +603,12 @@ async function measureSteady(
   agent: Agent,
   proc: Proc,
   sink: Sink,
-  opts: { profile: boolean; heapProfile: boolean; dataDir: string },
+  opts: { profile: boolean; heapProfile: boolean; heapSnapshot: boolean; dataDir: string },
 ): Promise<RunResult> {
   const w = ctx.farm.workload;
   const dataDir = opts.dataDir;
   let profiler: Profiler | null = null;
-  if (opts.profile || opts.heapProfile) {
+  if (opts.profile || opts.heapProfile || opts.heapSnapshot) {
     profiler = await Profiler.connect(INSPECT_ADDR);
     if (opts.profile) await profiler.start();
     if (opts.heapProfile) await profiler.startHeap();
@@ -607,6 +626,7 @@ async function measureSteady(
   rssMax = Math.max(rssMax, b.agent.rssBytes);
   let profile: RunResult["profile"];
   let heapProfile: RunResult["heapProfile"];
+  let heapSnapshot: RunResult["heapSnapshot"];
   if (profiler) {
     await Deno.mkdir(ctx.opts.out, { recursive: true });
     const at = `${ctx.opts.out}/ferry-${w.name}-${stamp(new Date(a.at))}`;
@@ -619,6 +639,11 @@ async function measureSteady(
       const p = await profiler.stopHeap();
       await Deno.writeTextFile(`${at}.heapprofile`, JSON.stringify(p));
       heapProfile = { file: `${at}.heapprofile`, ...summarizeHeap(p) };
+    }
+    if (opts.heapSnapshot) {
+      const text = await profiler.heapSnapshot();
+      await Deno.writeTextFile(`${at}.heapsnapshot`, text);
+      heapSnapshot = { file: `${at}.heapsnapshot`, ...summarizeSnapshot(text) };
     }
     profiler.close();
   }
@@ -641,7 +666,7 @@ async function measureSteady(
   }
   const r: RunResult = {
     ...base(ctx, agent, a, b),
-    profiled: opts.profile || opts.heapProfile,
+    profiled: opts.profile || opts.heapProfile || opts.heapSnapshot,
     rssMaxBytes: rssMax,
     rssBytesPerSeries: rssMax / (w.targets * (w.series + agent.syntheticSeries)),
     delivered,
@@ -651,8 +676,22 @@ async function measureSteady(
     verify: verified,
     profile,
     heapProfile,
+    heapSnapshot,
+    jsHeapMiB: jsHeapOf(b.metrics),
   };
   return r;
+}
+
+/** V8's heap figures from an agent's `/metrics`, when it reports them (ferry does). */
+function jsHeapOf(m: Metrics): RunResult["jsHeapMiB"] {
+  const total = m.sum("deno_memory_heap_total_bytes");
+  if (!(total > 0)) return undefined;
+  const mib = (x: number) => Math.round(x / 1048576);
+  return {
+    total: mib(total),
+    used: mib(m.sum("deno_memory_heap_used_bytes")),
+    external: mib(m.sum("deno_memory_external_bytes")),
+  };
 }
 
 async function measureCatchup(
@@ -730,7 +769,8 @@ export function medianOf(runs: RunResult[]): RunResult {
     if (typeof v === "number") out[k] = median(all);
     else if (typeof v === "boolean") out[k] = all.every(Boolean);
     else if (
-      v && typeof v === "object" && !Array.isArray(v) && k !== "profile" && k !== "heapProfile"
+      v && typeof v === "object" && !Array.isArray(v) && k !== "profile" && k !== "heapProfile" &&
+      k !== "heapSnapshot"
     ) {
       const o: Record<string, unknown> = {};
       for (const [kk, vv] of Object.entries(v)) {
@@ -967,6 +1007,21 @@ async function main(args: string[]): Promise<number> {
         print(`  ${fmt(f.percent, 1).padStart(5)}%  ${f.what}`);
       }
     }
+    if (r.heapSnapshot) {
+      const p = r.heapSnapshot;
+      print(
+        `\nferry heap at the window's end (${r.workload}), shallow bytes by kind as shares of ${
+          fmt(p.totalBytes / 1048576, 1)
+        } MiB live: ${p.file}`,
+      );
+      for (const k of p.kinds) {
+        print(
+          `  ${fmt(k.percent, 1).padStart(5)}%  ${fmt(k.bytes / 1048576, 1).padStart(6)} MiB  ${
+            String(k.count).padStart(8)
+          }  ${k.what}`,
+        );
+      }
+    }
     if (r.heapProfile) {
       const p = r.heapProfile;
       print(
@@ -996,6 +1051,7 @@ function summaryLine(r: RunResult) {
     delivered: r.delivered,
     ...(r.verify ? { missing: r.verify.missing } : {}),
     ...(r.catchup ? { samplesPerSecond: Math.round(r.catchup.samplesPerSecond) } : {}),
+    ...(r.jsHeapMiB ? { jsHeapMiB: r.jsHeapMiB } : {}),
   };
 }
 

@@ -32,11 +32,22 @@ export class Profiler {
   readonly #ws: WebSocket;
   readonly #pending = new Map<number, (v: unknown) => void>();
   #nextId = 1;
+  #chunks: string[] | null = null;
 
   private constructor(ws: WebSocket) {
     this.#ws = ws;
     ws.onmessage = (e) => {
-      const msg = JSON.parse(String(e.data)) as { id?: number; result?: unknown; error?: unknown };
+      const msg = JSON.parse(String(e.data)) as {
+        id?: number;
+        method?: string;
+        params?: { chunk?: string };
+        result?: unknown;
+        error?: unknown;
+      };
+      if (msg.method === "HeapProfiler.addHeapSnapshotChunk") {
+        this.#chunks?.push(msg.params?.chunk ?? "");
+        return;
+      }
       if (msg.id === undefined) return;
       const resolve = this.#pending.get(msg.id);
       this.#pending.delete(msg.id);
@@ -123,6 +134,16 @@ export class Profiler {
     return r.profile;
   }
 
+  /** Takes a heap snapshot (what is live right now) and returns its JSON text. */
+  async heapSnapshot(): Promise<string> {
+    await this.#call("HeapProfiler.enable");
+    this.#chunks = [];
+    await this.#call("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+    const text = this.#chunks.join("");
+    this.#chunks = null;
+    return text;
+  }
+
   close(): void {
     this.#ws.close();
   }
@@ -170,6 +191,57 @@ export function summarizeHeap(
       percent: total ? (100 * bytes) / total : 0,
     }));
   return { functions: rows(byFn), files: rows(byFile), totalBytes: total };
+}
+
+/** A heap snapshot's JSON, as far as {@link summarizeSnapshot} reads it. */
+interface HeapSnapshot {
+  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
+  nodes: number[];
+  strings: string[];
+}
+
+/**
+ * What is live in a heap snapshot, by kind: the shallow sizes of its objects summed by
+ * constructor (strings, compiled code and ArrayBuffer backing stores each as one kind), the
+ * largest first. Shallow, not retained: a Map's entries count under the Map's backing array.
+ */
+export function summarizeSnapshot(
+  json: string,
+  top = 30,
+): {
+  kinds: { what: string; count: number; bytes: number; percent: number }[];
+  totalBytes: number;
+} {
+  const s = JSON.parse(json) as HeapSnapshot;
+  const fields = s.snapshot.meta.node_fields;
+  const types = s.snapshot.meta.node_types[0];
+  const width = fields.length;
+  const fType = fields.indexOf("type"), fName = fields.indexOf("name");
+  const fSize = fields.indexOf("self_size");
+  const by = new Map<string, { count: number; bytes: number }>();
+  let total = 0;
+  for (let i = 0; i < s.nodes.length; i += width) {
+    const size = s.nodes[i + fSize];
+    if (size === 0) continue;
+    const type = types[s.nodes[i + fType]];
+    const name = s.strings[s.nodes[i + fName]];
+    const what = type === "string" || type === "concatenated string" || type === "sliced string"
+      ? "(strings)"
+      : type === "code"
+      ? "(compiled code)"
+      : type === "object" || type === "native" || type === "array" || type === "hidden"
+      ? `${name.length > 60 ? name.slice(0, 60) + "…" : name} (${type})`
+      : `(${type})`;
+    const row = by.get(what) ?? { count: 0, bytes: 0 };
+    row.count++;
+    row.bytes += size;
+    by.set(what, row);
+    total += size;
+  }
+  const kinds = [...by].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, top).map((
+    [what, r],
+  ) => ({ what, count: r.count, bytes: r.bytes, percent: total ? (100 * r.bytes) / total : 0 }));
+  return { kinds, totalBytes: total };
 }
 
 /** A row of a summary: a function or a file, its share of samples. */

@@ -9,7 +9,7 @@
  *   deno bench -A src/remote/codec_bench.ts
  */
 
-import { LabelBlocks } from "./label_blocks.ts";
+import { SeriesCache } from "./series_cache.ts";
 import protobuf from "protobufjs";
 import snappyjs from "snappyjs";
 import type { Histogram } from "../model/histogram.ts";
@@ -131,7 +131,8 @@ for (const [name, b] of cases) {
   const figures = `rw1 ${per(raw1)} B raw / ${per(z1)} B snappy, rw2 ${per(raw2)} B raw / ${
     per(z2)
   } B snappy per sample, ${n} samples`;
-  const labelCache = new LabelBlocks(() => b.series);
+  const labelCache = new SeriesCache();
+  b.series.forEach((labels, s) => labelCache.set(b.keys[s], labels));
 
   Deno.bench(`rw1 encode+snappy, label cache ${name}`, { group: name, baseline: true }, () => {
     snappyEncode(encodeWriteRequest(b, { writer: writer1, labelCache }));

@@ -114,7 +114,7 @@ function writeLabel(w: PbWriter, t: number, name: string, value: string): void {
   w.ldelim(start);
 }
 
-/** Writes the `TimeSeries.labels` of a series (what `LabelBlocks` keeps). */
+/** Writes the `TimeSeries.labels` of a series (the block `SeriesCache` keeps). */
 function writeSeriesLabels(w: PbWriter, labels: Labels): void {
   writeLabels(w, T.LABELS, labels);
 }
@@ -144,17 +144,21 @@ export function encodeWriteRequest(batch: WriteBatch, opts: EncodeOptions = {}):
       // Samples only, labels cached: the room for the length is sized from the block and the
       // sample count (a sample takes 18 bytes with a timestamp from 1970 to 2109), so the
       // TimeSeries is mostly written in place, not moved when its length takes two bytes.
-      const block = labelCache.block(labels, writeSeriesLabels);
-      const n = varintSize(block.length + (to - from) * 18);
+      const blockLen = labelCache.findBlock(batch.keys[s], labels, writeSeriesLabels);
+      const n = varintSize(blockLen + (to - from) * 18);
       const start = w.openSized(T.TIMESERIES, n);
-      w.raw(block);
+      labelCache.copyBlock(w);
       writeSamples(w, batch, order, from, to);
       w.closeSized(start, n);
       continue;
     }
     const tsStart = w.open(T.TIMESERIES);
-    if (labelCache) w.raw(labelCache.block(labels, writeSeriesLabels));
-    else writeLabels(w, T.LABELS, labels);
+    if (labelCache) {
+      labelCache.findBlock(batch.keys[s], labels, writeSeriesLabels);
+      labelCache.copyBlock(w);
+    } else {
+      writeLabels(w, T.LABELS, labels);
+    }
     writeSamples(w, batch, order, from, to);
     if (eg) {
       exRange.order = eg.order;

@@ -1,4 +1,4 @@
-import { LabelBlocks } from "./label_blocks.ts";
+import { SeriesCache } from "./series_cache.ts";
 import fc from "fast-check";
 import protobuf from "protobufjs";
 import type { Exemplar } from "../model/exemplar.ts";
@@ -120,12 +120,19 @@ function expectFloats(d: DecodedSeries, floats: FloatItem[], withStart: boolean)
   });
 }
 
+/** A series cache holding the series of `batch` under their keys. */
+function cacheOf(batch: WriteBatch): SeriesCache {
+  const cache = new SeriesCache();
+  batch.series.forEach((labels, s) => cache.set(batch.keys[s], labels));
+  return cache;
+}
+
 /** Encodes with RW 1.0 and checks the decoded request against the model. */
 function expectRoundTripV1(series: InSeries[]): Uint8Array {
   const batch = batchOf(series);
   const bytes = encodeWriteRequest(batch);
   // The label-block cache and a reused writer give the same bytes, first and second time.
-  const cache = new LabelBlocks(() => batch.series);
+  const cache = cacheOf(batch);
   const writer = new protobuf.Writer();
   assertEquals(hex(encodeWriteRequest(batch, { labelCache: cache, writer })), hex(bytes));
   assertEquals(hex(encodeWriteRequest(batch, { labelCache: cache, writer })), hex(bytes));
@@ -667,7 +674,7 @@ Deno.test("codec: labels go out in byte order of their names, also where UTF-16 
   assertEquals(v1.series[0].labels, want);
   assertEquals(v1.series[0].exemplarList[0].labels, want);
   const cached = decodeWriteRequest(
-    encodeWriteRequest(b, { labelCache: new LabelBlocks(() => b.series) }),
+    encodeWriteRequest(b, { labelCache: cacheOf(b) }),
   );
   assertEquals(cached.series[0].labels, want);
   const v2 = decodeWriteRequestV2(encodeWriteRequestV2(b));

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { LabelBlocks } from "./label_blocks.ts";
+import type { SeriesCache } from "./series_cache.ts";
 import type protobuf from "protobufjs";
 import type { Histogram } from "../model/histogram.ts";
 import type { MetricKind, MetricMetadata } from "../model/metadata.ts";
@@ -26,11 +26,11 @@ export interface EncodeOptions {
    */
   writer?: protobuf.Writer;
   /**
-   * RW 1.0 only: encoded label blocks by `Labels` object. Series keep their
-   * `Labels` object, so steady series are encoded once. Costs about the
-   * encoded label size per live series.
+   * RW 1.0 only: the encoded label blocks of the series the cache holds (by
+   * the batch's keys, which are series refs), so a steady series is encoded
+   * once. Costs about the encoded label size per held series.
    */
-  labelCache?: LabelBlocks;
+  labelCache?: SeriesCache;
   /** RW 2.0 only: metadata of a series key (ref); omitted or undefined → UNSPECIFIED metadata. */
   metadata?: (key: number) => MetricMetadata | undefined;
 }

@@ -32,7 +32,7 @@
  * @module
  */
 
-import { LabelBlocks } from "./label_blocks.ts";
+import { SeriesCache } from "./series_cache.ts";
 import type { RemoteWriteMessage, ResolvedRemoteWrite } from "../config/types.ts";
 import type { Registry } from "../metrics/registry.ts";
 import { CUSTOM_BUCKETS_SCHEMA } from "../model/histogram.ts";
@@ -219,13 +219,11 @@ export class RemoteEndpoint {
   readonly #client: RemoteWriteClient;
   readonly #metrics: RemoteMetrics;
   readonly #writer = new protobuf.Writer();
-  /** Encoded label blocks of the transformed label sets (those of `#cache` survive compaction). */
-  readonly #labelBlocks = new LabelBlocks(() => this.#cache.values());
   readonly #queue: SampleQueue;
   readonly #tuner: ShardTuner;
   readonly #shardIntervalMs: number;
-  /** ref → transformed labels, or null when write relabeling drops the series. */
-  readonly #cache = new Map<number, Labels | null>();
+  /** ref → transformed labels (null when write relabeling drops the series) and label block. */
+  readonly #cache = new SeriesCache();
   #sweepAt = MIN_SWEEP_SIZE;
   #protocol: RemoteWriteMessage;
   readonly #metadataOf: (key: number) => ReturnType<WalSource["metadata"]>;
@@ -630,9 +628,7 @@ export class RemoteEndpoint {
   /** Forgets cached refs the WAL no longer knows (series gone after a checkpoint). */
   #sweep(): void {
     const source = this.#deps.source;
-    for (const ref of this.#cache.keys()) {
-      if (source.labels(ref) === undefined) this.#cache.delete(ref);
-    }
+    this.#cache.retain((ref) => source.labels(ref) !== undefined);
     this.#sweepAt = Math.max(MIN_SWEEP_SIZE, this.#cache.size * 2);
   }
 
@@ -745,7 +741,7 @@ export class RemoteEndpoint {
   #encode(data: WriteBatch, protocol: RemoteWriteMessage, scratch: BodyScratch): Uint8Array {
     const raw = protocol === RW2
       ? encodeWriteRequestV2(data, { writer: this.#writer, metadata: this.#metadataOf })
-      : encodeWriteRequest(data, { writer: this.#writer, labelCache: this.#labelBlocks });
+      : encodeWriteRequest(data, { writer: this.#writer, labelCache: this.#cache });
     const need = maxCompressedLength(raw.length);
     const have = scratch.buf?.length ?? 0;
     // Grown to fit (with room to spare), and shrunk again after an exceptionally large batch.

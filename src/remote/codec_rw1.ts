@@ -20,6 +20,7 @@
  * @module
  */
 
+import { STALE_NAN_HI, STALE_NAN_LO } from "../model/sample.ts";
 import type { Labels } from "../model/labels.ts";
 import { type MetricKind, type MetricMetadata, MetricTypeCode } from "../model/metadata.ts";
 import type { WriteBatch } from "./codec_batch.ts";
@@ -201,25 +202,61 @@ export function writeSamples(
   withStart = false,
 ): void {
   const { ts, values, stale, st } = batch;
+  // Room for every sample at its longest (33 bytes) up front: the loop keeps the position in a
+  // local and calls nothing but setFloat64 (writing through PbWriter's methods took about a
+  // third more time, measured).
+  w.ensure((to - from) * 34);
+  const buf = w.buf, view = w.view;
+  let p = w.pos;
   for (let k = from; k < to; k++) {
     const i = order[k];
-    w.ensure(34);
-    const buf = w.buf;
     // Sample: tag, length (always < 128), value, timestamp[, start timestamp].
-    buf[w.pos] = T.SAMPLES;
-    const start = w.pos + 2;
+    buf[p] = T.SAMPLES;
+    const start = p + 2;
     buf[start] = T.SAMPLE_VALUE;
-    w.pos = start + 1;
-    if (stale[i] === 1) w.staleNaN();
-    else w.double(values[i]);
-    w.buf[w.pos++] = T.SAMPLE_TIMESTAMP;
-    w.int64(ts[i]);
-    if (withStart && st[i] !== 0) {
-      w.buf[w.pos++] = SAMPLE_START;
-      w.int64(st[i]);
+    if (stale[i] === 1) {
+      view.setUint32(start + 1, STALE_NAN_LO, true);
+      view.setUint32(start + 5, STALE_NAN_HI, true);
+    } else {
+      view.setFloat64(start + 1, values[i], true);
     }
-    w.buf[start - 1] = w.pos - start;
+    buf[start + 9] = T.SAMPLE_TIMESTAMP;
+    p = putInt64(buf, start + 10, ts[i]);
+    if (withStart && st[i] !== 0) {
+      buf[p] = SAMPLE_START;
+      p = putInt64(buf, p + 1, st[i]);
+    }
+    buf[start - 1] = p - start;
   }
+  w.pos = p;
+}
+
+/**
+ * Writes the `int64` varint of the integer `v` (|v| below 2^53) at `p` in `buf`, which has room
+ * for ten bytes; returns the position after it.
+ */
+function putInt64(buf: Uint8Array, p: number, v: number): number {
+  let lo: number, hi: number;
+  if (v >= 0) {
+    lo = v >>> 0;
+    hi = (v - lo) / 4294967296;
+  } else {
+    // Two's complement over 64 bits.
+    const h = Math.floor(v / 4294967296);
+    lo = (v - h * 4294967296) >>> 0;
+    hi = h >>> 0;
+  }
+  while (hi !== 0) {
+    buf[p++] = (lo & 0x7f) | 0x80;
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
+  }
+  while (lo >= 0x80) {
+    buf[p++] = (lo & 0x7f) | 0x80;
+    lo >>>= 7;
+  }
+  buf[p] = lo;
+  return p + 1;
 }
 
 /** A range of exemplar indices of one series (scratch, to avoid an object per call). */

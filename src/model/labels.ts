@@ -145,8 +145,8 @@ export class Labels {
 
   /**
    * A 32-bit hash of names and values (FNV-1a over UTF-16 code units, with
-   * separators). Cached. Equal label sets have equal hashes; use `equals` to
-   * confirm a match.
+   * separators), as a signed integer other than -1. Cached. Equal label sets
+   * have equal hashes; use `equals` to confirm a match.
    */
   hash(): number {
     if (this.#hash !== -1) return this.#hash;
@@ -161,7 +161,9 @@ export class Labels {
       h ^= 0xff;
       h = Math.imul(h, 0x01000193);
     }
-    this.#hash = h >>> 0;
+    // Signed: V8 keeps a 32-bit integer in the object itself (a small integer), where an
+    // unsigned one of 2^31 or more is a 16-byte heap number on the side.
+    this.#hash = h === -1 ? 0 : h | 0;
     return this.#hash;
   }
 

@@ -1,6 +1,7 @@
 import { makeLayout, TargetValues } from "./farm.ts";
 import { Metrics, parseText } from "./promtext.ts";
-import { medianOf, type RunResult, table } from "./compare.ts";
+import { medianOf, promConfig, type RunResult, table } from "./compare.ts";
+import { summarizeSnapshot } from "./profile.ts";
 import { flagReader, sampleTree, sleepUnless } from "./proc.ts";
 import { assertEquals, assertRejects, assertThrows } from "../src/testing/assert.ts";
 
@@ -91,6 +92,55 @@ Deno.test("compare: medians and table", () => {
   assert(m.cpuSeconds === 2 && m.repeat === 3 && m.delivered === false, JSON.stringify(m));
   const t = table([m]);
   assert(t.includes("| S | ferry | 2,000 |") && t.includes("NO: 0 not sent"), t);
+});
+
+Deno.test("compare: the generated prometheus.yml gets queue_config and RW 2.0 only when asked", () => {
+  const w = { name: "S", kind: "steady" as const, targets: 2, series: 10, intervalS: 5 };
+  const plain = promConfig(w, "http://127.0.78.1:19201/write");
+  assert(!plain.includes("queue_config") && !plain.includes("protobuf_message"), plain);
+  const tuned = promConfig(w, "http://127.0.78.1:19201/write", {
+    maxSamplesPerSend: 10000,
+    rw2: true,
+  });
+  assert(
+    tuned.endsWith(
+      "  - url: http://127.0.78.1:19201/write\n" +
+        "    protobuf_message: io.prometheus.write.v2.Request\n" +
+        "    queue_config:\n      max_samples_per_send: 10000\n",
+    ),
+    tuned,
+  );
+});
+
+Deno.test("profile: a heap snapshot is summed by constructor, strings and code apart", () => {
+  // A hand-made snapshot in V8's format: nodes are flat rows of node_fields.
+  const snapshot = {
+    snapshot: {
+      meta: {
+        node_fields: ["type", "name", "id", "self_size", "edge_count"],
+        node_types: [["hidden", "array", "string", "object", "code", "native"]],
+      },
+    },
+    nodes: [
+      [3, 0, 1, 96, 0], // Series (object), 96 B
+      [3, 0, 3, 96, 0], // Series (object), 96 B
+      [3, 1, 5, 48, 0], // Labels (object), 48 B
+      [2, 2, 7, 40, 0], // a string, 40 B
+      [2, 3, 9, 0, 0], // a string in read-only space: no size, left out
+      [4, 4, 11, 20, 0], // code
+      [5, 5, 13, 1000, 0], // an ArrayBuffer's contents
+    ].flat(),
+    strings: ["Series", "Labels", "abc", "def", "(code)", "system / JSArrayBufferData"],
+  };
+  const r = summarizeSnapshot(JSON.stringify(snapshot));
+  assertEquals(r.totalBytes, 1300);
+  assertEquals(r.kinds.map((k) => [k.what, k.count, k.bytes]), [
+    ["system / JSArrayBufferData (native)", 1, 1000],
+    ["Series (object)", 2, 192],
+    ["Labels (object)", 1, 48],
+    ["(strings)", 1, 40],
+    ["(compiled code)", 1, 20],
+  ]);
 });
 
 Deno.test("proc: the test process can read its own /proc entries", () => {

@@ -94,18 +94,14 @@ Deno.test("compare: medians and table", () => {
   assert(t.includes("| S | ferry | 2,000 |") && t.includes("NO: 0 not sent"), t);
 });
 
-Deno.test("compare: the generated prometheus.yml gets queue_config and RW 2.0 only when asked", () => {
+Deno.test("compare: the generated prometheus.yml gets a queue_config only when asked", () => {
   const w = { name: "S", kind: "steady" as const, targets: 2, series: 10, intervalS: 5 };
   const plain = promConfig(w, "http://127.0.78.1:19201/write");
-  assert(!plain.includes("queue_config") && !plain.includes("protobuf_message"), plain);
-  const tuned = promConfig(w, "http://127.0.78.1:19201/write", {
-    maxSamplesPerSend: 10000,
-    rw2: true,
-  });
+  assert(!plain.includes("queue_config"), plain);
+  const tuned = promConfig(w, "http://127.0.78.1:19201/write", { maxSamplesPerSend: 10000 });
   assert(
     tuned.endsWith(
       "  - url: http://127.0.78.1:19201/write\n" +
-        "    protobuf_message: io.prometheus.write.v2.Request\n" +
         "    queue_config:\n      max_samples_per_send: 10000\n",
     ),
     tuned,

@@ -6,6 +6,7 @@
  */
 
 import { V8_FLAGS_ARG } from "../src/cli/v8_flags.ts";
+import { MALLOC_ENV } from "../src/cli/malloc_env.ts";
 import { Metrics } from "./promtext.ts";
 
 /** What an agent needs to start. */
@@ -46,6 +47,8 @@ export interface Agent {
   /** Synthetic series per scrape it appends besides the target's own. */
   readonly syntheticSeries: number;
   command(ctx: AgentContext): string[];
+  /** Environment variables it starts with besides the harness's own. */
+  env?(): Record<string, string>;
   counters(m: Metrics): AgentCounters;
   /**
    * For catch-up, where the sink was down from the agent's start until `m0`: the samples
@@ -94,6 +97,13 @@ export const ferry: Agent = {
   name: "ferry",
   binary: "deno",
   syntheticSeries: 5,
+  /**
+   * The malloc settings README runs ferry with (src/cli/malloc_env.ts), unless
+   * `FERRY_BENCH_MALLOC=default` (for an A/B run).
+   */
+  env() {
+    return Deno.env.get("FERRY_BENCH_MALLOC") === "default" ? {} : { ...MALLOC_ENV };
+  },
   command(ctx) {
     return [
       "deno",

@@ -554,7 +554,7 @@ async function runAgent(ctx: RunContext, agent: Agent): Promise<RunResult> {
       repo: new URL("..", import.meta.url).pathname.replace(/\/$/, ""),
       inspect: profile || heapProfile || heapSnapshot ? INSPECT_ADDR : undefined,
     }),
-    { log: `${ctx.dir}/${tag}.log` },
+    { log: `${ctx.dir}/${tag}.log`, env: agent.env?.() },
   );
   try {
     await waitReady(proc);

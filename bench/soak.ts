@@ -651,7 +651,7 @@ class Ferry {
         }),
         ...this.extraArgs,
       ],
-      { log: this.log },
+      { log: this.log, env: ferry.env?.() },
     );
     const inc: Incarnation = { n: this.runs.length + 1, proc, startedAt, readyAt: NaN };
     this.runs.push(inc);

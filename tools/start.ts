@@ -14,6 +14,7 @@ import { loadConfig } from "../src/config/load.ts";
 import { print, printErr } from "../src/cli/flags.ts";
 import { computePermissions, permissionFlags } from "../src/cli/permissions.ts";
 import { V8_FLAGS_ARG } from "../src/cli/v8_flags.ts";
+import { MALLOC_ENV, MALLOC_ENV_PREFIX } from "../src/cli/malloc_env.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CONFIG = "config.example.ts";
@@ -56,9 +57,9 @@ async function start(extra: string[]): Promise<number> {
   ];
   const args = await agentArgs(extra);
   print(`$ deno ${receiverArgs.join(" ")} &`);
-  print(`$ deno ${args.join(" ")}`);
+  print(`$ ${MALLOC_ENV_PREFIX} deno ${args.join(" ")}`);
   const receiver = new Deno.Command(deno, { args: receiverArgs, cwd: ROOT }).spawn();
-  const agent = new Deno.Command(deno, { args, cwd: ROOT }).spawn();
+  const agent = new Deno.Command(deno, { args, cwd: ROOT, env: { ...MALLOC_ENV } }).spawn();
   // Ctrl-C reaches both children through the process group; a signal sent to this
   // process alone is passed on to the agent (ferry treats a repeat within 1 s as one).
   // The receiver stops once the agent has shut down, so the agent can drain into it.

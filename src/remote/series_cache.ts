@@ -6,12 +6,12 @@
  *
  * Everything sits in an open-addressing table over typed arrays (a ref, a
  * block's offset and length per slot, plus one array of label sets), the
- * blocks in one growing slab. A series costs 40 to 80 bytes besides its
- * block (20 per slot, the table a quarter to half full) — a `Map` entry, a
- * `WeakMap` entry and a `Uint8Array` view per series cost about 160 — and
- * finding a block is a probe, not a hash-map lookup. Blocks of series that left the cache stay in the slab until it is
- * full; then the live blocks are copied into a fresh slab one and a half
- * times their size.
+ * blocks in one growing slab. A series costs 48 to 96 bytes besides its
+ * block (24 per slot, the table a quarter to half full) where a `Map` entry,
+ * a `WeakMap` entry and a `Uint8Array` view per series cost about 160, and
+ * finding a block is a probe, not a hash-map lookup. Blocks of series that
+ * left the cache stay in the slab until it is full; then the live blocks are
+ * copied into a fresh slab one and a half times their size.
  *
  * @module
  */

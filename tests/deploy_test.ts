@@ -8,6 +8,7 @@
  */
 
 import { parseAllDocuments, parseDocument, stringify } from "yaml";
+import { MALLOC_ENV } from "../src/cli/malloc_env.ts";
 import { assert, assertEquals, assertStringIncludes } from "../src/testing/assert.ts";
 import { parseDuration } from "../src/model/duration.ts";
 import { ROOT, skipLoudly } from "./helpers.ts";
@@ -419,7 +420,9 @@ Deno.test("deploy/systemd: ferry.service and ferry.env", async (t) => {
     assertEquals(flagValue(exec, "storage.agent.path"), "/var/lib/ferry");
     assertStringIncludes(get("Service.EnvironmentFile"), "/etc/ferry/ferry.env");
     for (const e of envFile) {
-      assert(e.name === "FERRY_OPTS" || FERRY_ENV.has(e.name), `ferry.env: ${e.name} is unknown`);
+      const known = e.name === "FERRY_OPTS" || FERRY_ENV.has(e.name) ||
+        (Object.hasOwn(MALLOC_ENV, e.name) && e.value === MALLOC_ENV[e.name]);
+      assert(known, `ferry.env: ${e.name}=${e.value} is unknown`);
     }
   });
   await t.step("state directory, user, reload, restart and stop", () => {

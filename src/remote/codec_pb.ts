@@ -27,6 +27,25 @@ export function varintSize(v: number): number {
 
 const textEncoder = new TextEncoder();
 
+/**
+ * Writes the varint of the unsigned 64-bit value `hi << 32 | lo` (both
+ * unsigned 32-bit) at `p` in `buf`, which has room for ten bytes; returns the
+ * position after it.
+ */
+export function putVarint64(buf: Uint8Array, p: number, lo: number, hi: number): number {
+  while (hi !== 0) {
+    buf[p++] = (lo & 0x7f) | 0x80;
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
+  }
+  while (lo >= 0x80) {
+    buf[p++] = (lo & 0x7f) | 0x80;
+    lo >>>= 7;
+  }
+  buf[p] = lo;
+  return p + 1;
+}
+
 /** An append-only protobuf writer over one growable buffer. */
 export class PbWriter {
   buf: Uint8Array;
@@ -116,19 +135,7 @@ export class PbWriter {
   /** A varint of the unsigned 64-bit value `hi << 32 | lo`. */
   #varint64(lo: number, hi: number): void {
     this.ensure(10);
-    const buf = this.buf;
-    let p = this.pos;
-    while (hi !== 0) {
-      buf[p++] = (lo & 0x7f) | 0x80;
-      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
-      hi >>>= 7;
-    }
-    while (lo >= 0x80) {
-      buf[p++] = (lo & 0x7f) | 0x80;
-      lo >>>= 7;
-    }
-    buf[p++] = lo;
-    this.pos = p;
+    this.pos = putVarint64(this.buf, this.pos, lo, hi);
   }
 
   /** A little-endian double. */

@@ -25,7 +25,7 @@ import type { Labels } from "../model/labels.ts";
 import { type MetricKind, type MetricMetadata, MetricTypeCode } from "../model/metadata.ts";
 import type { WriteBatch } from "./codec_batch.ts";
 import { type HistogramItem, readHistogram, writeHistogram } from "./codec_histogram.ts";
-import { PbReader, PbWriter, tag, varintSize, writerFor, WT } from "./codec_pb.ts";
+import { PbReader, PbWriter, putVarint64, tag, varintSize, writerFor, WT } from "./codec_pb.ts";
 import type {
   DecodedExemplar,
   DecodedSeries,
@@ -246,17 +246,7 @@ function putInt64(buf: Uint8Array, p: number, v: number): number {
     lo = (v - h * 4294967296) >>> 0;
     hi = h >>> 0;
   }
-  while (hi !== 0) {
-    buf[p++] = (lo & 0x7f) | 0x80;
-    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
-    hi >>>= 7;
-  }
-  while (lo >= 0x80) {
-    buf[p++] = (lo & 0x7f) | 0x80;
-    lo >>>= 7;
-  }
-  buf[p] = lo;
-  return p + 1;
+  return putVarint64(buf, p, lo, hi);
 }
 
 /** A range of exemplar indices of one series (scratch, to avoid an object per call). */

@@ -28,11 +28,26 @@ export function varintSize(v: number): number {
 const textEncoder = new TextEncoder();
 
 /**
+ * Writes the `int64` varint of the integer `v` (|v| below 2^53; negative
+ * values in 64-bit two's complement, 10 bytes) at `p` in `buf`, which has room
+ * for ten bytes; returns the position after it.
+ */
+export function putInt64(buf: Uint8Array, p: number, v: number): number {
+  if (v >= 0) {
+    // Below 2^53: ToUint32 gives the exact low word.
+    const lo = v >>> 0;
+    return putVarint64(buf, p, lo, (v - lo) / TWO32);
+  }
+  const hi = Math.floor(v / TWO32);
+  return putVarint64(buf, p, v - hi * TWO32, hi >>> 0);
+}
+
+/**
  * Writes the varint of the unsigned 64-bit value `hi << 32 | lo` (both
  * unsigned 32-bit) at `p` in `buf`, which has room for ten bytes; returns the
  * position after it.
  */
-export function putVarint64(buf: Uint8Array, p: number, lo: number, hi: number): number {
+function putVarint64(buf: Uint8Array, p: number, lo: number, hi: number): number {
   while (hi !== 0) {
     buf[p++] = (lo & 0x7f) | 0x80;
     lo = ((lo >>> 7) | (hi << 25)) >>> 0;
@@ -105,14 +120,8 @@ export class PbWriter {
       this.uint32(v);
       return;
     }
-    if (v > 0) {
-      // Below 2^53: ToUint32 gives the exact low word.
-      const lo = v >>> 0;
-      this.#varint64(lo, (v - lo) / TWO32);
-      return;
-    }
-    const hi = Math.floor(v / TWO32);
-    this.#varint64(v - hi * TWO32, hi >>> 0);
+    this.ensure(10);
+    this.pos = putInt64(this.buf, this.pos, v);
   }
 
   /** A zig-zag varint (`sint32`). */

@@ -20,12 +20,12 @@
  * @module
  */
 
-import { STALE_NAN_HI, STALE_NAN_LO } from "../model/sample.ts";
+import { writeFloat64LE } from "../model/sample.ts";
 import type { Labels } from "../model/labels.ts";
 import { type MetricKind, type MetricMetadata, MetricTypeCode } from "../model/metadata.ts";
 import type { WriteBatch } from "./codec_batch.ts";
 import { type HistogramItem, readHistogram, writeHistogram } from "./codec_histogram.ts";
-import { PbReader, PbWriter, putVarint64, tag, varintSize, writerFor, WT } from "./codec_pb.ts";
+import { PbReader, PbWriter, putInt64, tag, varintSize, writerFor, WT } from "./codec_pb.ts";
 import type {
   DecodedExemplar,
   DecodedSeries,
@@ -214,12 +214,7 @@ export function writeSamples(
     buf[p] = T.SAMPLES;
     const start = p + 2;
     buf[start] = T.SAMPLE_VALUE;
-    if (stale[i] === 1) {
-      view.setUint32(start + 1, STALE_NAN_LO, true);
-      view.setUint32(start + 5, STALE_NAN_HI, true);
-    } else {
-      view.setFloat64(start + 1, values[i], true);
-    }
+    writeFloat64LE(view, start + 1, values[i], stale[i] === 1);
     buf[start + 9] = T.SAMPLE_TIMESTAMP;
     p = putInt64(buf, start + 10, ts[i]);
     if (withStart && st[i] !== 0) {
@@ -229,24 +224,6 @@ export function writeSamples(
     buf[start - 1] = p - start;
   }
   w.pos = p;
-}
-
-/**
- * Writes the `int64` varint of the integer `v` (|v| below 2^53) at `p` in `buf`, which has room
- * for ten bytes; returns the position after it.
- */
-function putInt64(buf: Uint8Array, p: number, v: number): number {
-  let lo: number, hi: number;
-  if (v >= 0) {
-    lo = v >>> 0;
-    hi = (v - lo) / 4294967296;
-  } else {
-    // Two's complement over 64 bits.
-    const h = Math.floor(v / 4294967296);
-    lo = (v - h * 4294967296) >>> 0;
-    hi = h >>> 0;
-  }
-  return putVarint64(buf, p, lo, hi);
 }
 
 /** A range of exemplar indices of one series (scratch, to avoid an object per call). */

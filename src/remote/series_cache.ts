@@ -36,7 +36,8 @@ export class SeriesCache {
   #off = new Uint32Array(1 << MIN_BITS);
   /** Block length per slot; 0 while the series has no block. */
   #len = new Uint32Array(1 << MIN_BITS);
-  #shift = 32 - MIN_BITS;
+  /** log2 of the table's slots. */
+  #bits = MIN_BITS;
   #mask = (1 << MIN_BITS) - 1;
   #size = 0;
 
@@ -80,7 +81,7 @@ export class SeriesCache {
     // runs, so its probes stay in cache: 12 ns a lookup among 400,000 refs, against 97 with
     // Fibonacci hashing, which scatters them (measured).
     const mixed = (ref >>> 0) ^ ((ref / 4294967296) >>> 0);
-    let i = (mixed ^ (mixed >>> (32 - this.#shift))) & this.#mask;
+    let i = (mixed ^ (mixed >>> this.#bits)) & this.#mask;
     const keys = this.#keys, mask = this.#mask;
     for (;;) {
       const k = keys[i];
@@ -118,35 +119,36 @@ export class SeriesCache {
 
   /** Keeps the refs for which `keep` holds and forgets the others; the table shrinks to fit. */
   retain(keep: (ref: number) => boolean): void {
-    const keys = this.#keys;
-    const kept = new Uint32Array(this.#size);
-    let n = 0;
-    for (let j = 0; j < keys.length; j++) {
-      if (keys[j] !== EMPTY && keep(keys[j])) kept[n++] = j;
-    }
+    const kept = this.#occupied(keep);
     let bits = MIN_BITS;
     // Room for three times the refs that stay: the next growth is a while away.
-    while (1 << bits < 3 * n) bits++;
-    this.#rehash(1 << bits, kept.subarray(0, n));
+    while (1 << bits < 3 * kept.length) bits++;
+    this.#rehash(1 << bits, kept);
   }
 
   #grow(): void {
+    this.#rehash(this.#keys.length * 2, this.#occupied());
+  }
+
+  /** The slots holding a ref (for which `keep` holds, when given). */
+  #occupied(keep?: (ref: number) => boolean): Uint32Array {
     const keys = this.#keys;
-    const all = new Uint32Array(this.#size);
+    const slots = new Uint32Array(this.#size);
     let n = 0;
-    for (let j = 0; j < keys.length; j++) if (keys[j] !== EMPTY) all[n++] = j;
-    this.#rehash(keys.length * 2, all);
+    for (let j = 0; j < keys.length; j++) {
+      if (keys[j] !== EMPTY && (keep === undefined || keep(keys[j]))) slots[n++] = j;
+    }
+    return slots.subarray(0, n);
   }
 
   /** Moves the entries in slots `from` into a new table of `slots` slots. */
   #rehash(slots: number, from: Uint32Array): void {
     const keys = this.#keys, labels = this.#labels, off = this.#off, len = this.#len;
-    const bits = 31 - Math.clz32(slots);
     this.#keys = new Float64Array(slots).fill(EMPTY);
     this.#labels = new Array<Labels | null>(slots).fill(null);
     this.#off = new Uint32Array(slots);
     this.#len = new Uint32Array(slots);
-    this.#shift = 32 - bits;
+    this.#bits = 31 - Math.clz32(slots);
     this.#mask = slots - 1;
     for (let k = 0; k < from.length; k++) {
       const j = from[k];

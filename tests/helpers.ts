@@ -5,6 +5,7 @@
  * @module
  */
 
+import { MALLOC_ENV } from "../src/cli/malloc_env.ts";
 import { V8_FLAGS_ARG } from "../src/cli/v8_flags.ts";
 
 export const ROOT = new URL("../", import.meta.url).pathname;
@@ -166,9 +167,15 @@ export function agentCommand(root = ROOT): string[] {
   return ["run", V8_FLAGS_ARG, "--allow-net", "--allow-read", "--allow-write", `${root}main.ts`];
 }
 
-/** Starts ferry (`main.ts` of `root`, run from there) with `args`. */
+/**
+ * Starts ferry (`main.ts` of `root`, run from there) with `args`, and with
+ * the malloc settings every documented way of running it sets.
+ */
 export function startAgent(args: string[], root = ROOT): Proc {
-  return new Proc("ferry", Deno.execPath(), [...agentCommand(root), ...args], { cwd: root });
+  return new Proc("ferry", Deno.execPath(), [...agentCommand(root), ...args], {
+    cwd: root,
+    env: { ...MALLOC_ENV },
+  });
 }
 
 /** Starts a real Prometheus server as a remote-write receiver on a free port. */

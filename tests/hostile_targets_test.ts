@@ -30,7 +30,10 @@ import {
  * send ~100 MB bodies every 3 s with no body_size_limit (10 million labels, 10
  * million series, a 100 MB label value, 32 MiB of invalid UTF-8); a scrape
  * needs about twice its body, one such body is handled at a time, and the
- * agent idles at ~90 MiB: the peak measured 390–500 MiB.
+ * agent idles at ~90 MiB: the peak measured 400–450 MiB with the malloc
+ * settings `startAgent` passes (as every documented way of running ferry
+ * does); without them glibc's sliding mmap threshold let freed body buffers
+ * pile up in its heap and the peak reached 480–643 MiB.
  */
 const RSS_BOUND = 640 * 1024 * 1024;
 const TESTDATA = `${ROOT}src/web/testdata`;

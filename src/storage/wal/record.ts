@@ -59,7 +59,8 @@
  *
  * Packed samples (type 10), written instead of type 9 for commits of 32 to
  * 262,144 samples: type 9's samples split into two columns and compressed
- * with deflate (raw, RFC 1951; zlib level 2):
+ * with deflate (raw, RFC 1951; zlib level 2, or util/deflate.ts's as small
+ * for bodies of up to 16 KiB):
  *
  * ```
  * uvarint n · uvarint base ref · varint base timestamp
@@ -134,6 +135,7 @@
  */
 
 import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { deflateRaw } from "../../util/deflate.ts";
 import type { Labels } from "../../model/labels.ts";
 import { type MetricKind, type MetricMetadata, MetricTypeCode } from "../../model/metadata.ts";
 import { isStaleNaNAt, STALE_NAN_HI, STALE_NAN_LO } from "../../model/sample.ts";
@@ -366,6 +368,13 @@ const MAX_PACKED_BYTES = PACK_MAX_SAMPLES * (MAX_CONTROL + MAX_VALUE);
  * (2.99 B/sample on bench/farm.ts series against 3.45 at level 1) in less time.
  */
 const PACK_LEVEL = 2;
+/**
+ * Bodies up to this size are compressed by util/deflate.ts instead of zlib:
+ * a commit of a small scrape is compressed a few times a second, too seldom
+ * for node:zlib's per-call set-up code to run warm (~100 µs a call in the
+ * agent against ~55); past this size zlib's C loop is the faster.
+ */
+const SMALL_PACK_BYTES = 16 * 1024;
 /** Deflate expands at most about 1032:1, so a packed sample takes at least this many bytes. */
 const MIN_PACKED_SAMPLE = 2 / 1032;
 
@@ -565,7 +574,9 @@ export class RecordEncoder {
     const control = ctl.len;
     ctl.raw(val.bytes());
     const body = ctl.bytes();
-    const packed = deflateRawSync(body, { level: PACK_LEVEL });
+    const packed = body.length <= SMALL_PACK_BYTES
+      ? deflateRaw(body)
+      : deflateRawSync(body, { level: PACK_LEVEL });
     const w = this.#w;
     writeSamplesHeader(w, RecordType.SamplesPacked, cols, 0);
     w.uvarint(body.length);

@@ -137,6 +137,25 @@ Deno.test("type 9 layout: a ref delta and a head per sample, the value as a zigz
   assertEquals(rec.length, 1 + 1 + 1 + 1 + 31 * 2 + 22 + 9 * 2);
 });
 
+Deno.test("type 10: small bodies (our deflate) and large ones (zlib's) both read back", () => {
+  for (const n of [40, 300, 2300, 9000]) {
+    const enc = new RecordEncoder();
+    const cols = new SampleBuffer();
+    for (let i = 0; i < n; i++) {
+      cols.push(7 + i, 1_700_000_000_000 + (i % 3), i % 2 ? i * 1.25 : 5e6 + i * 11, 0);
+    }
+    enc.samples(cols);
+    const rec = enc.buffer().slice();
+    assertEquals(rec[0], RecordType.SamplesPacked);
+    const out = new SampleBuffer();
+    decodeSamples(rec, out);
+    assertEquals(out.length, n);
+    assertEquals([...out.refs.subarray(0, n)], [...cols.refs.subarray(0, n)]);
+    assertEquals([...out.ts.subarray(0, n)], [...cols.ts.subarray(0, n)]);
+    assertEquals([...out.values.subarray(0, n)], [...cols.values.subarray(0, n)]);
+  }
+});
+
 Deno.test("type 10: 32 samples or more are packed in two deflated columns, read back bit for bit", () => {
   const enc = new RecordEncoder();
   const cols = new SampleBuffer();
